@@ -1,0 +1,58 @@
+import type { FastifyRequest } from 'fastify';
+import { DurationError, parseDuration } from '../util/duration.ts';
+import { badRequest } from './errors.ts';
+
+// Query-string parameters as Consul reads them: a flag counts when present, even without a value (`?recurse`).
+
+export type Query = Record<string, string | string[] | undefined>;
+
+export function queryOf(req: FastifyRequest): Query {
+  return (req.query ?? {}) as Query;
+}
+
+/** The last value of a parameter (Go's url.Values.Get takes the first; clients never repeat these). */
+export function param(query: Query, name: string): string | undefined {
+  const value = query[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function params(query: Query, name: string): string[] {
+  const value = query[name];
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+export function has(query: Query, name: string): boolean {
+  return query[name] !== undefined;
+}
+
+/** `?passing`, `?passing=true` and `?passing=1` are true; `?passing=false` is false. */
+export function flag(query: Query, name: string): boolean {
+  const value = param(query, name);
+  if (value === undefined) return false;
+  if (value === '') return true;
+  const normalized = value.toLowerCase();
+  if (['1', 't', 'true'].includes(normalized)) return true;
+  if (['0', 'f', 'false'].includes(normalized)) return false;
+  throw badRequest(`Invalid value for ?${name}: ${value}`);
+}
+
+export function unsignedParam(query: Query, name: string, message: string): number | undefined {
+  const value = param(query, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw badRequest(message);
+  return Number(value);
+}
+
+export function durationParam(query: Query, name: string, message: string): number | undefined {
+  const value = param(query, name);
+  if (value === undefined) return undefined;
+  try {
+    const ns = parseDuration(value);
+    if (ns < 0) throw badRequest(message);
+    return ns;
+  } catch (err) {
+    if (err instanceof DurationError) throw badRequest(message);
+    throw err;
+  }
+}

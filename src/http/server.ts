@@ -1,0 +1,69 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { StateError } from '../state/errors.ts';
+import type { HttpContext } from './context.ts';
+import { HttpError } from './errors.ts';
+import { FilterError } from './filter/index.ts';
+import { mount } from './router.ts';
+import { agentRoutes } from './routes/agent.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { healthRoutes } from './routes/health.ts';
+import { kvRoutes } from './routes/kv.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { statusRoutes } from './routes/status.ts';
+import { txnRoutes } from './routes/txn.ts';
+
+/** Bodies of any content type arrive as bytes; this is the most any endpoint accepts. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export function buildHttpServer(ctx: HttpContext): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    // Requests are logged at debug level by the onResponse hook below, as Consul logs them.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: 64 * 1024 },
+    forceCloseConnections: true,
+    return503OnClosing: false,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onResponse', async (req, reply) => {
+    const path = (req.routeOptions.url ?? 'unknown').replace(/^\//, '').replace(/[:*][^/]*/g, '').replaceAll('/', '_');
+    ctx.metrics.httpRequests.observe({ method: req.method, path }, reply.elapsedTime);
+    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'request');
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const limit = req.routeOptions.bodyLimit ?? MAX_BODY_BYTES;
+    const { status, message, headers } = describeError(err, req.headers['content-length'], limit);
+    if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    return reply.status(status).headers(headers).type('text/plain; charset=utf-8').send(message);
+  });
+
+  app.setNotFoundHandler((_req, reply) => reply.status(404).type('text/plain; charset=utf-8').send('404 page not found'));
+
+  for (const routes of [kvRoutes, txnRoutes, catalogRoutes, healthRoutes, agentRoutes, sessionRoutes, statusRoutes]) {
+    mount(app, routes(ctx));
+  }
+  return app;
+}
+
+function describeError(
+  err: FastifyError,
+  contentLength: string | undefined,
+  bodyLimit: number,
+): { status: number; message: string; headers: Record<string, string> } {
+  if (err instanceof HttpError) return { status: err.status, message: err.message, headers: err.headers };
+  if (err instanceof FilterError) return { status: 400, message: err.message, headers: {} };
+  if (err instanceof StateError) return { status: 500, message: err.message, headers: {} };
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const size = contentLength ? `(${contentLength} bytes)` : '';
+    return { status: 413, message: `Request body${size} too large, max size: ${bodyLimit} bytes`, headers: {} };
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return { status: err.statusCode, message: err.message, headers: {} };
+  }
+  return { status: 500, message: err.message || 'Internal error', headers: {} };
+}
