@@ -12,7 +12,7 @@ const NS_PER_UNIT: Record<string, number> = {
   h: 3600e9,
 };
 
-const UNIT_PATTERN = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+const TERM_PATTERN = /^(\d+\.?\d*|\.\d+)([^\d.]*)/;
 
 export class DurationError extends Error {}
 
@@ -28,14 +28,13 @@ export function parseDuration(text: string): number {
   if (rest === '') throw new DurationError(`time: invalid duration "${text}"`);
   let total = 0;
   while (rest.length > 0) {
-    const match = UNIT_PATTERN.exec(rest);
-    if (!match) {
-      const unitless = /^\d+\.?\d*$/.test(rest);
-      throw new DurationError(
-        unitless ? `time: missing unit in duration "${text}"` : `time: invalid duration "${text}"`,
-      );
-    }
-    total += Number(match[1]) * NS_PER_UNIT[match[2]!]!;
+    const match = TERM_PATTERN.exec(rest);
+    if (!match) throw new DurationError(`time: invalid duration "${text}"`);
+    const unit = match[2]!;
+    if (unit === '') throw new DurationError(`time: missing unit in duration "${text}"`);
+    const scale = NS_PER_UNIT[unit];
+    if (scale === undefined) throw new DurationError(`time: unknown unit "${unit}" in duration "${text}"`);
+    total += Number(match[1]) * scale;
     rest = rest.slice(match[0].length);
   }
   return sign * Math.round(total);
