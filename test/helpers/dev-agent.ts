@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 // Starts a real `tribune agent -dev` process on its own loopback address with an OS-chosen HTTP port, and
 // waits for the log line that says the API is listening.
 
-const BIN = fileURLToPath(new URL('../../bin/tribune.js', import.meta.url));
+// The sources, through tsx: tests exercise the code as it is, never a stale build.
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export interface DevAgent {
   /** host:port of the HTTP API. */
@@ -29,7 +30,9 @@ export async function startDevAgent(extraArgs: string[] = []): Promise<DevAgent>
   const child = spawn(
     process.execPath,
     [
-      BIN,
+      '--import',
+      'tsx',
+      MAIN,
       'agent',
       '-dev',
       '-node',
