@@ -12,10 +12,19 @@ import { WatchSet } from '../../src/state/watch.ts';
 
 const NOW = 1_700_000_000_000;
 const bytes = (s: string) => new TextEncoder().encode(s);
+const kvOp = (Verb: KVOp['Verb'], Key: string, extra: Partial<KVOp> = {}): KVOp => ({
+  Verb,
+  Key,
+  Value: bytes('v'),
+  Flags: 0,
+  Index: 0,
+  Session: '',
+  ...extra,
+});
 const kv = (Verb: KVOp['Verb'], Key: string, extra: Partial<KVOp> = {}): Command => ({
   type: 'kv',
   now: NOW,
-  op: { Verb, Key, Value: bytes('v'), Flags: 0, Index: 0, Session: '', ...extra },
+  op: kvOp(Verb, Key, extra),
 });
 const node = (name: string, address = '10.0.0.1'): NodeInput => ({
   ID: '',
@@ -184,10 +193,10 @@ describe('txn', () => {
       type: 'txn',
       now: NOW,
       ops: [
-        { KV: kv('set', 'fresh').op as KVOp } as never,
-        { KV: { ...(kv('delete', 'existing') as { op: KVOp }).op } },
-        { KV: { ...(kv('cas', 'existing', { Index: 999 }) as { op: KVOp }).op } },
-        { KV: { ...(kv('get', 'nope') as { op: KVOp }).op } },
+        { KV: kvOp('set', 'fresh') },
+        { KV: kvOp('delete', 'existing') },
+        { KV: kvOp('cas', 'existing', { Index: 999 }) },
+        { KV: kvOp('get', 'nope') },
       ],
     });
     assert.equal(outcome.results, null);
@@ -209,7 +218,7 @@ describe('txn', () => {
     { maxLength: 12 },
   );
   const toOp = ({ verb, key, index }: { verb: string; key: string; index: number }) =>
-    (kv(verb as KVOp['Verb'], key, { Index: index }) as { op: KVOp }).op;
+    kvOp(verb as KVOp['Verb'], key, { Index: index });
 
   test('property: a txn with a failing op changes nothing; one without applies like its ops one by one', async () => {
     await fc.assert(
