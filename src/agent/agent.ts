@@ -36,7 +36,11 @@ export class Agent {
     }
     this.nodeId = config.nodeId ?? randomUUID();
     this.applier = this.metrics.metered(new SingleNodeLog(this.store));
-    this.local = new LocalAgent(selfNode(config, this.nodeId), this.applier, log.child({ name: 'agent.local' }));
+    this.local = new LocalAgent(
+      selfNode(config, this.nodeId),
+      this.applier,
+      log.child({ name: 'agent.local' }),
+    );
     this.sessionTimers = new SessionTimers(this.store, this.applier, log.child({ name: 'agent.session' }));
     this.reaper = new TombstoneReaper(this.store, this.applier, log.child({ name: 'agent.tombstones' }));
     this.stoppedSignal = new Promise((resolve) => {

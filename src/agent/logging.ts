@@ -5,7 +5,14 @@ import pino, { type Logger } from 'pino';
 // -log-json it prints JSON. pino always produces JSON; this stream turns it into Consul's text form without
 // pino-pretty's worker thread, which would cost start-up time.
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'ERROR' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'ERROR',
+};
 const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name']);
 
 export function createLogger(level: string, json: boolean, name = 'agent'): Logger {
@@ -35,6 +42,7 @@ function formatLine(line: string): string {
   const fields = Object.entries(record)
     .filter(([key]) => !OMIT.has(key))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  const message = fields.length > 0 ? `${String(record.msg ?? '')}: ${fields.join(' ')}` : String(record.msg ?? '');
+  const message =
+    fields.length > 0 ? `${String(record.msg ?? '')}: ${fields.join(' ')}` : String(record.msg ?? '');
   return `${String(record.time)} ${level} ${String(record.name ?? 'agent')}: ${message}`;
 }

@@ -10,8 +10,8 @@ import { durationParam, has, type Query, queryOf, unsignedParam } from './query.
 // up to `?wait` (default 5m, max 10m) plus up to wait/16 of jitter, waking only when something it read changes.
 // An index lower than N answers at once, so clients notice a reset (snapshot restore) and start over.
 
-const DEFAULT_WAIT_MS = 5 * MINUTE / 1e6;
-const MAX_WAIT_MS = 10 * MINUTE / 1e6;
+const DEFAULT_WAIT_MS = (5 * MINUTE) / 1e6;
+const MAX_WAIT_MS = (10 * MINUTE) / 1e6;
 const JITTER_FRACTION = 16;
 
 export interface ReadOptions {

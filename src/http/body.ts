@@ -33,7 +33,9 @@ export function canonicalKeys(value: unknown, schema: AnySchema): unknown {
     case 'object':
       return isPlainObject(value) ? canonicalObject(value, def.shape ?? {}) : value;
     case 'array':
-      return Array.isArray(value) && def.element ? value.map((item) => canonicalKeys(item, def.element!)) : value;
+      return Array.isArray(value) && def.element
+        ? value.map((item) => canonicalKeys(item, def.element!))
+        : value;
     case 'record':
       if (!isPlainObject(value) || !def.valueType) return value;
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, canonicalKeys(v, def.valueType!)]));
@@ -48,7 +50,10 @@ export function canonicalKeys(value: unknown, schema: AnySchema): unknown {
   }
 }
 
-function canonicalObject(value: Record<string, unknown>, shape: Record<string, AnySchema>): Record<string, unknown> {
+function canonicalObject(
+  value: Record<string, unknown>,
+  shape: Record<string, AnySchema>,
+): Record<string, unknown> {
   const fields = new Map(Object.keys(shape).map((name) => [foldKey(name), name]));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
@@ -84,7 +89,11 @@ export function rawBody(req: FastifyRequest): Buffer {
  * Parses and validates a JSON body. `emptyAs` is what an absent body means; without it an empty body is an
  * error, as Go's decoder reports EOF.
  */
-export function decodeBody<S extends AnySchema>(req: FastifyRequest, schema: S, emptyAs?: unknown): z.output<S> {
+export function decodeBody<S extends AnySchema>(
+  req: FastifyRequest,
+  schema: S,
+  emptyAs?: unknown,
+): z.output<S> {
   const raw = rawBody(req);
   let parsed: unknown;
   if (raw.length === 0) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../agent/config.ts';
-import type { LocalAgent } from '../local/local-agent.ts';
 import type { SessionTimers } from '../leader/session-timers.ts';
+import type { LocalAgent } from '../local/local-agent.ts';
 import type { Applier } from '../state/applier.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Metrics } from '../telemetry/metrics.ts';

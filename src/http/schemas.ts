@@ -120,7 +120,8 @@ export function toCheckInput(body: z.output<typeof checkFields>, node: string): 
 
 export function parseStatus(status: string | null | undefined, fallback: HealthStatus): HealthStatus {
   if (!status) return fallback;
-  if (!(HEALTH_STATUSES as readonly string[]).includes(status)) throw badRequest(`Invalid check status: "${status}"`);
+  if (!(HEALTH_STATUSES as readonly string[]).includes(status))
+    throw badRequest(`Invalid check status: "${status}"`);
   return status as HealthStatus;
 }
 
@@ -149,6 +150,9 @@ export function validateMeta(meta: Record<string, string>, what: 'Node' | 'Servi
               : value.length > MAX_META_VALUE
                 ? `Value is too long (limit: ${MAX_META_VALUE} characters)`
                 : undefined;
-    if (problem) throw badRequest(`Invalid ${what} Meta: Couldn't load metadata pair ('${key}', '${value}'): ${problem}`);
+    if (problem)
+      throw badRequest(
+        `Invalid ${what} Meta: Couldn't load metadata pair ('${key}', '${value}'): ${problem}`,
+      );
   }
 }

@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import { StateError } from '../state/errors.ts';
 import type { HttpContext } from './context.ts';
 import { HttpError } from './errors.ts';
@@ -30,7 +35,10 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onResponse', async (req, reply) => {
-    const path = (req.routeOptions.url ?? 'unknown').replace(/^\//, '').replace(/[:*][^/]*/g, '').replaceAll('/', '_');
+    const path = (req.routeOptions.url ?? 'unknown')
+      .replace(/^\//, '')
+      .replace(/[:*][^/]*/g, '')
+      .replaceAll('/', '_');
     ctx.metrics.httpRequests.observe({ method: req.method, path }, reply.elapsedTime);
     req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'request');
   });
@@ -42,9 +50,19 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
     return reply.status(status).headers(headers).type('text/plain; charset=utf-8').send(message);
   });
 
-  app.setNotFoundHandler((_req, reply) => reply.status(404).type('text/plain; charset=utf-8').send('404 page not found'));
+  app.setNotFoundHandler((_req, reply) =>
+    reply.status(404).type('text/plain; charset=utf-8').send('404 page not found'),
+  );
 
-  for (const routes of [kvRoutes, txnRoutes, catalogRoutes, healthRoutes, agentRoutes, sessionRoutes, statusRoutes]) {
+  for (const routes of [
+    kvRoutes,
+    txnRoutes,
+    catalogRoutes,
+    healthRoutes,
+    agentRoutes,
+    sessionRoutes,
+    statusRoutes,
+  ]) {
     mount(app, routes(ctx));
   }
   return app;
@@ -60,7 +78,11 @@ function describeError(
   if (err instanceof StateError) return { status: 500, message: err.message, headers: {} };
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const size = contentLength ? `(${contentLength} bytes)` : '';
-    return { status: 413, message: `Request body${size} too large, max size: ${bodyLimit} bytes`, headers: {} };
+    return {
+      status: 413,
+      message: `Request body${size} too large, max size: ${bodyLimit} bytes`,
+      headers: {},
+    };
   }
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return { status: err.statusCode, message: err.message, headers: {} };

@@ -66,7 +66,9 @@ export function serviceNodeJson({ node, service }: ServiceInstance) {
     ServiceName: service.Service,
     ServiceTags: service.Tags,
     ServiceAddress: service.Address,
-    ...(Object.keys(service.TaggedAddresses).length > 0 ? { ServiceTaggedAddresses: service.TaggedAddresses } : {}),
+    ...(Object.keys(service.TaggedAddresses).length > 0
+      ? { ServiceTaggedAddresses: service.TaggedAddresses }
+      : {}),
     ServiceWeights: service.Weights,
     ServiceMeta: service.Meta,
     ServicePort: service.Port,

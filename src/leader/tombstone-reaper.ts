@@ -35,7 +35,8 @@ export class TombstoneReaper {
     const now = Date.now();
     this.samples.push({ at: now, index: this.store.lastIndex });
     let reapIndex = 0;
-    while (this.samples.length > 0 && this.samples[0]!.at <= now - this.ttlMs) reapIndex = this.samples.shift()!.index;
+    while (this.samples.length > 0 && this.samples[0]!.at <= now - this.ttlMs)
+      reapIndex = this.samples.shift()!.index;
     if (reapIndex === 0 || this.store.db.tombstones.size === 0) return;
     this.applier
       .apply({ type: 'tombstone-reap', now, reapIndex })

@@ -88,7 +88,8 @@ export class LocalAgent {
 
   async removeService(id: string): Promise<boolean> {
     if (!this.services.delete(id)) return false;
-    for (const check of this.listChecks()) if (check.check.ServiceID === id) this.untrackCheck(check.check.CheckID);
+    for (const check of this.listChecks())
+      if (check.check.ServiceID === id) this.untrackCheck(check.check.CheckID);
     await this.write(() => this.deregister({ serviceId: id }));
     return true;
   }
@@ -107,7 +108,10 @@ export class LocalAgent {
   /** A TTL heartbeat (`/v1/agent/check/pass` etc.): sets status and output, and restarts the TTL. */
   async updateTTL(id: string, status: HealthStatus, output: string): Promise<void> {
     const local = this.checks.get(id);
-    if (!local) throw new UnknownCheckError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    if (!local)
+      throw new UnknownCheckError(
+        `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
+      );
     if (local.ttlMs === null) throw new NotTTLCheckError(`CheckID "${id}" does not have associated TTL`);
     this.armTTL(local);
     this.setStatus(local, status, truncateOutput(output));
@@ -237,8 +241,13 @@ export class LocalAgent {
       const { criticalSince, deregisterCriticalAfterMs } = local;
       if (criticalSince === null || deregisterCriticalAfterMs === null) continue;
       if (now - criticalSince < deregisterCriticalAfterMs || !local.check.ServiceID) continue;
-      this.log.info({ service: local.check.ServiceID, check: local.check.CheckID }, 'reaping critical service');
-      this.removeService(local.check.ServiceID).catch((err) => this.log.warn({ err }, 'failed to reap service'));
+      this.log.info(
+        { service: local.check.ServiceID, check: local.check.CheckID },
+        'reaping critical service',
+      );
+      this.removeService(local.check.ServiceID).catch((err) =>
+        this.log.warn({ err }, 'failed to reap service'),
+      );
     }
   }
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from 'prom-client';
 import type { Applier } from '../state/applier.ts';
 import type { Command } from '../state/commands.ts';
 import type { CommandResult } from '../state/fsm.ts';
@@ -45,7 +45,12 @@ export class Metrics {
     for (const name of new Set(Object.values(APPLY_METRIC))) {
       this.applyTimers.set(
         name,
-        new Summary({ name, help: `Time to apply ${name.replace('consul_', '')} commands, in milliseconds`, percentiles: QUANTILES, registers: [this.registry] }),
+        new Summary({
+          name,
+          help: `Time to apply ${name.replace('consul_', '')} commands, in milliseconds`,
+          percentiles: QUANTILES,
+          registers: [this.registry],
+        }),
       );
     }
     const stateGauge = (name: string, help: string, count: () => number) =>
@@ -58,8 +63,16 @@ export class Metrics {
         },
       });
     stateGauge('consul_state_nodes', 'Nodes in the catalog', () => store.db.nodes.size);
-    stateGauge('consul_state_service_instances', 'Service instances in the catalog', () => store.db.services.size);
-    stateGauge('consul_state_services', 'Distinct service names', () => [...store.db.services.groupKeys('name')].length);
+    stateGauge(
+      'consul_state_service_instances',
+      'Service instances in the catalog',
+      () => store.db.services.size,
+    );
+    stateGauge(
+      'consul_state_services',
+      'Distinct service names',
+      () => [...store.db.services.groupKeys('name')].length,
+    );
     stateGauge('consul_state_kv_entries', 'Entries in the KV store', () => store.db.kvs.size);
     stateGauge('consul_session_ttl_active', 'Sessions in the state store', () => store.db.sessions.size);
     stateGauge('consul_runtime_alloc_bytes', 'Heap bytes in use', () => process.memoryUsage().heapUsed);

@@ -92,7 +92,7 @@ describe('blocking queries', () => {
       });
     const sharedAnswers = Array.from({ length: shared }, () => get('load/shared'));
     const distinctAnswers = Array.from({ length: distinct }, (_, i) => get(`load/key-${i}`));
-    distinctAnswers.forEach((p) => p.catch(() => undefined));
+    for (const answer of distinctAnswers) answer.catch(() => undefined);
 
     await eventually(
       'every query to block',

@@ -51,8 +51,15 @@ function checkKind(body: AgentCheckBody): string | undefined {
   if (body.TTL != null && body.TTL !== '') return 'ttl';
   if (body.Args?.length || body.ScriptArgs?.length) return 'script';
   const kinds: [keyof AgentCheckBody, string][] = [
-    ['HTTP', 'http'], ['TCP', 'tcp'], ['UDP', 'udp'], ['GRPC', 'grpc'], ['H2PING', 'h2ping'],
-    ['DockerContainerID', 'docker'], ['AliasNode', 'alias'], ['AliasService', 'alias'], ['OSService', 'os_service'],
+    ['HTTP', 'http'],
+    ['TCP', 'tcp'],
+    ['UDP', 'udp'],
+    ['GRPC', 'grpc'],
+    ['H2PING', 'h2ping'],
+    ['DockerContainerID', 'docker'],
+    ['AliasNode', 'alias'],
+    ['AliasService', 'alias'],
+    ['OSService', 'os_service'],
   ];
   return kinds.find(([field]) => body[field])?.[1];
 }
@@ -80,14 +87,20 @@ export function toLocalCheck(
     );
   }
   if (kind !== 'ttl') {
-    throw badRequest(`Invalid check: ${kind} checks are not available on this agent yet; only TTL checks run`);
+    throw badRequest(
+      `Invalid check: ${kind} checks are not available on this agent yet; only TTL checks run`,
+    );
   }
   const ttl = durationField(body.TTL, 'TTL');
   if (!ttl || ttl <= 0) throw badRequest('Invalid check: TTL must be > 0 for TTL checks');
   const name = body.Name || defaults.name;
   if (!name) throw badRequest('Missing check name');
-  const deregisterAfter = durationField(body.DeregisterCriticalServiceAfter, 'DeregisterCriticalServiceAfter');
-  const effectiveDeregister = deregisterAfter === null ? null : Math.max(deregisterAfter, MIN_DEREGISTER_AFTER);
+  const deregisterAfter = durationField(
+    body.DeregisterCriticalServiceAfter,
+    'DeregisterCriticalServiceAfter',
+  );
+  const effectiveDeregister =
+    deregisterAfter === null ? null : Math.max(deregisterAfter, MIN_DEREGISTER_AFTER);
   return {
     check: {
       Node: node,
@@ -98,7 +111,10 @@ export function toLocalCheck(
       Output: '',
       ServiceID: body.ServiceID || defaults.serviceId || '',
       Type: kind,
-      Definition: effectiveDeregister === null ? {} : { DeregisterCriticalServiceAfter: formatDuration(effectiveDeregister) },
+      Definition:
+        effectiveDeregister === null
+          ? {}
+          : { DeregisterCriticalServiceAfter: formatDuration(effectiveDeregister) },
     },
     ttlMs: ttl / 1e6,
     deregisterCriticalAfterMs: effectiveDeregister === null ? null : effectiveDeregister / 1e6,
@@ -131,7 +147,9 @@ export function agentCheckRoutes(ctx: HttpContext): Routes {
   return {
     '/v1/agent/checks': {
       GET: async (req, reply) => {
-        const checks = Object.fromEntries(local.listChecks().map((c) => [c.check.CheckID, agentCheckJson(local, c)]));
+        const checks = Object.fromEntries(
+          local.listChecks().map((c) => [c.check.CheckID, agentCheckJson(local, c)]),
+        );
         return sendJson(req, reply, applyFilterToMap(checks, param(queryOf(req), 'filter')));
       },
     },
@@ -152,9 +170,13 @@ export function agentCheckRoutes(ctx: HttpContext): Routes {
     '/v1/agent/check/fail/*': { PUT: ttlUpdate('critical'), GET: ttlUpdate('critical') },
     '/v1/agent/check/update/*': {
       PUT: async (req, reply) => {
-        const body = decodeBody(req, z.object({ Status: z.string().nullish(), Output: z.string().nullish() }));
+        const body = decodeBody(
+          req,
+          z.object({ Status: z.string().nullish(), Output: z.string().nullish() }),
+        );
         const status = body.Status ?? '';
-        if (!['passing', 'warning', 'critical'].includes(status)) throw badRequest(`Invalid check status: '${status}'`);
+        if (!['passing', 'warning', 'critical'].includes(status))
+          throw badRequest(`Invalid check status: '${status}'`);
         await updateTTL(ctx, idOf(req), status as HealthStatus, body.Output ?? '');
         return reply.send();
       },

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { LocalCheck } from '../../local/local-agent.ts';
-import { decodeBody } from '../body.ts';
 import { abortOnClose, readOptions } from '../blocking.ts';
+import { decodeBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { applyFilterToMap } from '../filter/index.ts';
@@ -29,7 +29,9 @@ export function agentServiceRoutes(ctx: HttpContext): Routes {
   const deregister = async (req: FastifyRequest, reply: FastifyReply) => {
     const id = idOf(req);
     if (!(await local.removeService(id))) {
-      throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+      throw notFound(
+        `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`,
+      );
     }
     return reply.send();
   };
@@ -87,7 +89,10 @@ async function serviceById(ctx: HttpContext, req: FastifyRequest, reply: Fastify
     const service = local.getService(id);
     if (!service) return undefined;
     const json = agentServiceJson(service, dc);
-    return { ...json, ContentHash: createHash('sha256').update(JSON.stringify(json)).digest('hex').slice(0, 16) };
+    return {
+      ...json,
+      ContentHash: createHash('sha256').update(JSON.stringify(json)).digest('hex').slice(0, 16),
+    };
   };
   const wantHash = param(queryOf(req), 'hash');
   let current = render();

@@ -5,9 +5,9 @@ import type { HttpContext } from '../context.ts';
 import { param, queryOf } from '../query.ts';
 import { sendJson } from '../reply.ts';
 import type { Routes } from '../router.ts';
-import { SESSION_TTL_MIN } from './session.ts';
 import { agentCheckRoutes } from './agent-checks.ts';
 import { agentServiceRoutes, enableParam } from './agent-services.ts';
+import { SESSION_TTL_MIN } from './session.ts';
 
 // /v1/agent: the agent itself: self, members, metrics, maintenance, reload and leave, plus its services and
 // checks (agent-services.ts, agent-checks.ts).
@@ -128,7 +128,8 @@ function consulMetricsJson(metrics: MetricObjectWithValues<MetricValue<string>>[
   for (const metric of metrics) {
     const type = String(metric.type);
     if (type === 'gauge') {
-      for (const v of metric.values) Gauges.push({ Name: dotted(metric.name), Value: v.value, Labels: v.labels });
+      for (const v of metric.values)
+        Gauges.push({ Name: dotted(metric.name), Value: v.value, Labels: v.labels });
     } else if (type === 'counter') {
       for (const v of metric.values) {
         Counters.push({ Name: dotted(metric.name), Count: v.value, Sum: v.value, Labels: v.labels });
@@ -138,7 +139,13 @@ function consulMetricsJson(metrics: MetricObjectWithValues<MetricValue<string>>[
         metric.values.find((v) => (v as { metricName?: string }).metricName?.endsWith(suffix))?.value ?? 0;
       const count = part('_count');
       const sum = part('_sum');
-      Samples.push({ Name: dotted(metric.name), Count: count, Sum: sum, Mean: count ? sum / count : 0, Labels: {} });
+      Samples.push({
+        Name: dotted(metric.name),
+        Count: count,
+        Sum: sum,
+        Mean: count ? sum / count : 0,
+        Labels: {},
+      });
     }
   }
   return { Timestamp: new Date().toISOString(), Gauges, Points: [], Counters, Samples };

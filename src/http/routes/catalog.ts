@@ -2,15 +2,22 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { listNodes, listServiceInstances, nodeServices, serviceInstances } from '../../state/catalog-read.ts';
 import type { NodeRow } from '../../state/types.ts';
-import { decodeBody } from '../body.ts';
 import { blockingRead } from '../blocking.ts';
+import { decodeBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError } from '../errors.ts';
 import { applyFilter } from '../filter/index.ts';
 import { param, params, queryOf } from '../query.ts';
 import { sendJson } from '../reply.ts';
 import type { Routes } from '../router.ts';
-import { checkFields, nodeFields, serviceFields, toCheckInput, toNodeInput, toServiceInput } from '../schemas.ts';
+import {
+  checkFields,
+  nodeFields,
+  serviceFields,
+  toCheckInput,
+  toNodeInput,
+  toServiceInput,
+} from '../schemas.ts';
 import { nodeJson, nodeServiceJson, serviceNodeJson } from '../shapes.ts';
 
 // /v1/catalog: direct registration and the catalog's read views.
@@ -78,9 +85,17 @@ export function catalogRoutes(ctx: HttpContext): Routes {
   };
 }
 
-async function serviceNodes(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, name: string, connect: boolean) {
+async function serviceNodes(
+  ctx: HttpContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  name: string,
+  connect: boolean,
+) {
   const query = queryOf(req);
-  const { value } = await blockingRead(ctx, req, reply, (ws) => serviceInstances(ctx.store.db, ws, name, connect));
+  const { value } = await blockingRead(ctx, req, reply, (ws) =>
+    serviceInstances(ctx.store.db, ws, name, connect),
+  );
   const matchesMeta = nodeMetaMatcher(req);
   const tagged = withTags(value, params(query, 'tag'));
   const entries = tagged.filter((i) => matchesMeta(i.node)).map(serviceNodeJson);
@@ -110,7 +125,8 @@ async function register(ctx: HttpContext, req: FastifyRequest, reply: FastifyRep
   const body = decodeBody(req, registerBody);
   checkDatacenter(ctx, body.Datacenter);
   const node = toNodeInput(body, ctx.agent.config.datacenter);
-  if (!node.Address && !body.SkipNodeUpdate) throw badRequest('Must provide address if SkipNodeUpdate is not set');
+  if (!node.Address && !body.SkipNodeUpdate)
+    throw badRequest('Must provide address if SkipNodeUpdate is not set');
   const service = body.Service ? toServiceInput(body.Service) : null;
   const checks = [...(body.Check ? [body.Check] : []), ...(body.Checks ?? [])].map((check) => {
     if (check.Node && check.Node.toLowerCase() !== node.Node.toLowerCase()) {
@@ -145,5 +161,6 @@ async function deregister(ctx: HttpContext, req: FastifyRequest, reply: FastifyR
 
 /** Requests for another datacenter need WAN forwarding, which a single datacenter cannot do. */
 export function checkDatacenter(ctx: HttpContext, datacenter: string | null | undefined): void {
-  if (datacenter && datacenter !== ctx.agent.config.datacenter) throw new HttpError(500, 'No path to datacenter');
+  if (datacenter && datacenter !== ctx.agent.config.datacenter)
+    throw new HttpError(500, 'No path to datacenter');
 }

@@ -50,7 +50,9 @@ async function serviceHealth(ctx: HttpContext, req: FastifyRequest, reply: Fasti
   const query = queryOf(req);
   const name = (req.params as { name: string }).name;
   const passingOnly = flag(query, 'passing');
-  const { value } = await blockingRead(ctx, req, reply, (ws) => checkedInstances(ctx.store.db, ws, name, connect));
+  const { value } = await blockingRead(ctx, req, reply, (ws) =>
+    checkedInstances(ctx.store.db, ws, name, connect),
+  );
   const matchesMeta = nodeMetaMatcher(req);
   const entries = withTags(value, params(query, 'tag'))
     .filter((entry) => matchesMeta(entry.node))

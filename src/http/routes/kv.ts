@@ -1,15 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KVOp } from '../../state/commands.ts';
 import { kvGet, kvKeys, kvList } from '../../state/kv-read.ts';
-import { rawBody } from '../body.ts';
 import { blockingRead } from '../blocking.ts';
+import { rawBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest } from '../errors.ts';
 import { applyFilter } from '../filter/index.ts';
+import { KV_MAX_VALUE_BYTES } from '../limits.ts';
 import { has, param, type Query, queryOf, unsignedParam } from '../query.ts';
 import { sendJson } from '../reply.ts';
 import type { Routes } from '../router.ts';
-import { KV_MAX_VALUE_BYTES } from '../limits.ts';
 import { kvJson } from '../shapes.ts';
 
 // /v1/kv: Consul's KV endpoint, including its quirks (404 with an empty body, `?raw`, the old `seperator`
@@ -40,7 +40,10 @@ async function getKV(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply)
   }
   if (has(query, 'recurse')) {
     const { value } = await blockingRead(ctx, req, reply, (ws) => kvList(ctx.store.db, ws, key));
-    const entries = applyFilter(value.map((row) => kvJson(row)), param(query, 'filter'));
+    const entries = applyFilter(
+      value.map((row) => kvJson(row)),
+      param(query, 'filter'),
+    );
     if (entries.length === 0) return reply.status(404).send();
     return sendJson(req, reply, entries);
   }

@@ -5,8 +5,8 @@ import { StateError } from '../../state/errors.ts';
 import { getSession, listSessions } from '../../state/session-read.ts';
 import type { SessionRow } from '../../state/types.ts';
 import { DurationError, durationFromJson, formatDuration, HOUR, SECOND } from '../../util/duration.ts';
-import { decodeBody } from '../body.ts';
 import { blockingRead } from '../blocking.ts';
+import { decodeBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { applyFilter } from '../filter/index.ts';
@@ -87,11 +87,14 @@ async function create(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply
   const body = decodeBody(req, createBody, {});
   checkDatacenter(ctx, body.Datacenter);
   const behavior = body.Behavior || 'release';
-  if (behavior !== 'release' && behavior !== 'delete') throw badRequest(`Invalid Behavior setting '${behavior}'`);
+  if (behavior !== 'release' && behavior !== 'delete')
+    throw badRequest(`Invalid Behavior setting '${behavior}'`);
   const ttl = parseTTL(body.TTL);
   const lockDelay = parseLockDelay(body.LockDelay);
   const noChecksGiven = body.Checks == null && body.NodeChecks == null && body.ServiceChecks == null;
-  const nodeChecks = noChecksGiven ? ['serfHealth'] : [...new Set([...(body.Checks ?? []), ...(body.NodeChecks ?? [])])];
+  const nodeChecks = noChecksGiven
+    ? ['serfHealth']
+    : [...new Set([...(body.Checks ?? []), ...(body.NodeChecks ?? [])])];
   const id = await ctx.applier.apply({
     type: 'session-create',
     now: Date.now(),
@@ -134,13 +137,17 @@ function parseLockDelay(value: string | number | null | undefined): number {
   let delay: number;
   try {
     delay =
-      typeof value === 'number' && value < LOCK_DELAY_SECONDS_THRESHOLD ? value * SECOND : durationFromJson(value);
+      typeof value === 'number' && value < LOCK_DELAY_SECONDS_THRESHOLD
+        ? value * SECOND
+        : durationFromJson(value);
   } catch (err) {
     if (err instanceof DurationError) throw badRequest(`Invalid LockDelay: ${err.message}`);
     throw err;
   }
   if (delay < 0 || delay > MAX_LOCK_DELAY) {
-    throw badRequest(`Invalid LockDelay '${formatDuration(delay)}', must be between [0s=${formatDuration(MAX_LOCK_DELAY)}]`);
+    throw badRequest(
+      `Invalid LockDelay '${formatDuration(delay)}', must be between [0s=${formatDuration(MAX_LOCK_DELAY)}]`,
+    );
   }
   return delay;
 }

@@ -2,22 +2,39 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TxnOp } from '../../state/commands.ts';
 import { isReadOnly, type TxnResult } from '../../state/txn.ts';
-import { decodeBody } from '../body.ts';
 import { blockingRead } from '../blocking.ts';
+import { decodeBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { KV_MAX_VALUE_BYTES, TXN_MAX_BODY_BYTES, TXN_MAX_OPS } from '../limits.ts';
 import { sendJson } from '../reply.ts';
 import type { Routes } from '../router.ts';
-import { checkFields, nodeFields, serviceFields, toCheckInput, toNodeInput, toServiceInput } from '../schemas.ts';
+import {
+  checkFields,
+  nodeFields,
+  serviceFields,
+  toCheckInput,
+  toNodeInput,
+  toServiceInput,
+} from '../schemas.ts';
 import { checkJson, kvJson, nodeJson, nodeServiceJson } from '../shapes.ts';
 
 // /v1/txn: a JSON array of KV, Node, Service and Check operations, applied all-or-nothing. Read-only
 // transactions are answered from local state without the log, as Consul does.
 
 const kvVerbs = [
-  'set', 'cas', 'lock', 'unlock', 'delete', 'delete-cas', 'delete-tree',
-  'get', 'get-tree', 'check-index', 'check-session', 'check-not-exists',
+  'set',
+  'cas',
+  'lock',
+  'unlock',
+  'delete',
+  'delete-cas',
+  'delete-tree',
+  'get',
+  'get-tree',
+  'check-index',
+  'check-session',
+  'check-not-exists',
 ] as const;
 const catalogVerbs = ['set', 'cas', 'get', 'delete', 'delete-cas'] as const;
 
@@ -49,12 +66,14 @@ async function txn(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply) {
     throw new HttpError(413, `Transaction contains too many operations (${body.length} > ${TXN_MAX_OPS})`);
   }
   const ops = body.map((op, index) => toOp(op, index, ctx.agent.config.datacenter));
-  let outcome;
-  if (isReadOnly(ops)) {
-    outcome = (await blockingRead(ctx, req, reply, () => ({ index: ctx.store.lastIndex, value: ctx.store.readTxn(ops) }))).value;
-  } else {
-    outcome = await ctx.applier.apply({ type: 'txn', now: Date.now(), ops });
-  }
+  const outcome = isReadOnly(ops)
+    ? (
+        await blockingRead(ctx, req, reply, () => ({
+          index: ctx.store.lastIndex,
+          value: ctx.store.readTxn(ops),
+        }))
+      ).value
+    : await ctx.applier.apply({ type: 'txn', now: Date.now(), ops });
   if (outcome.errors) return sendJson(req, reply.status(409), { Results: null, Errors: outcome.errors });
   return sendJson(req, reply, { Results: (outcome.results ?? []).map(resultJson), Errors: null });
 }
@@ -63,7 +82,10 @@ function toOp(op: z.output<typeof opSchema>, index: number, datacenter: string):
   if (op.KV) {
     const value = op.KV.Value ? Buffer.from(op.KV.Value, 'base64') : null;
     if (value && value.length > KV_MAX_VALUE_BYTES) {
-      throw new HttpError(413, `Value for key "${op.KV.Key}" is too large (${value.length} > ${KV_MAX_VALUE_BYTES} bytes)`);
+      throw new HttpError(
+        413,
+        `Value for key "${op.KV.Key}" is too large (${value.length} > ${KV_MAX_VALUE_BYTES} bytes)`,
+      );
     }
     return {
       KV: {
@@ -92,7 +114,9 @@ function toOp(op: z.output<typeof opSchema>, index: number, datacenter: string):
   }
   if (op.Check) {
     const check = toCheckInput(op.Check.Check, op.Check.Check.Node ?? '');
-    return { Check: { Verb: op.Check.Verb, Check: { ...check, ModifyIndex: op.Check.Check.ModifyIndex ?? 0 } } };
+    return {
+      Check: { Verb: op.Check.Verb, Check: { ...check, ModifyIndex: op.Check.Check.ModifyIndex ?? 0 } },
+    };
   }
   throw new HttpError(400, `Operation ${index} has no KV, Node, Service or Check`);
 }
