@@ -172,16 +172,7 @@ function retireServiceName(tx: WriteTx, name: string): void {
 /** Checks carry a copy of their service's name and tags; keep it current when the service changes. */
 function refreshCheckServiceFields(tx: WriteTx, service: ServiceRow): void {
   for (const check of [...tx.db.checks.group('service', serviceKey(service.Node, service.ID))]) {
-    ensureCheck(tx, {
-      Node: check.Node,
-      CheckID: check.CheckID,
-      Name: check.Name,
-      Status: check.Status,
-      Notes: check.Notes,
-      Output: check.Output,
-      ServiceID: check.ServiceID,
-      Type: check.Type,
-      Definition: check.Definition,
-    });
+    const { CreateIndex: _c, ModifyIndex: _m, ServiceName: _n, ServiceTags: _t, ...input } = check;
+    ensureCheck(tx, input);
   }
 }

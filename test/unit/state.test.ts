@@ -157,6 +157,26 @@ describe('catalog rules', () => {
     assert.equal(after.value[0]!.checks[0]!.CheckID, 'disk');
   });
 
+  test("a service's checks follow its name and tags when it is re-registered", async () => {
+    const { store, log } = fresh();
+    const check = {
+      Node: 'n1',
+      CheckID: 'alive',
+      Name: 'alive',
+      Status: 'passing' as const,
+      Notes: '',
+      Output: '',
+      ServiceID: 'web',
+      Type: 'ttl',
+      Definition: {},
+    };
+    await log.apply({ ...register(node('n1'), service('web', 'web', ['v1'])), checks: [check] } as Command);
+    await log.apply(register(node('n1'), service('web', 'web', ['v2'])));
+    const [entry] = checkedInstances(store.db, new WatchSet(), 'web').value;
+    assert.deepEqual(entry!.checks[0]!.ServiceTags, ['v2']);
+    assert.equal(entry!.checks[0]!.CreateIndex < entry!.checks[0]!.ModifyIndex, true);
+  });
+
   test('a command that fails halfway leaves nothing behind', async () => {
     const { store, log } = fresh();
     const before = store.snapshot();
