@@ -1,0 +1,196 @@
+// The CLI's HTTP client for the agent's Consul-compatible /v1 API. Errors read like Consul's Go client's, because
+// users' scripts match on them: "Unexpected response code: 500 (body)", `Get "url": dial tcp ...`.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export interface ClientConfig {
+  /** `host:port`, or a URL with scheme `http` or `https` and an optional path prefix. */
+  address: string;
+  token: string;
+  /** `?dc=` on every request when set. */
+  datacenter: string;
+  /** `?stale` on reads. */
+  stale: boolean;
+}
+
+/** What the flags gave; anything left empty falls back to the environment, then to Consul's defaults. */
+export interface ClientFlagValues {
+  httpAddr: string;
+  token: string;
+  tokenFile: string;
+  datacenter: string;
+  stale: boolean;
+}
+
+export const DEFAULT_ADDRESS = '127.0.0.1:8500';
+
+/**
+ * Resolves flags over environment: `TRIBUNE_*` first (explicitly aimed at Tribune), then Consul's `CONSUL_*`
+ * names so existing setups work. As in Consul, a token file, when it holds a token, wins over `-token`.
+ */
+export function resolveClientConfig(
+  flags: ClientFlagValues,
+  env: NodeJS.ProcessEnv = process.env,
+): ClientConfig {
+  const pick = (flag: string, name: string) => flag || env[`TRIBUNE_${name}`] || env[`CONSUL_${name}`] || '';
+  let address = pick(flags.httpAddr, 'HTTP_ADDR') || DEFAULT_ADDRESS;
+  if (!address.includes('://') && /^(1|t|true)$/i.test(pick('', 'HTTP_SSL'))) address = `https://${address}`;
+  let token = pick(flags.token, 'HTTP_TOKEN');
+  const tokenFile = pick(flags.tokenFile, 'HTTP_TOKEN_FILE');
+  if (tokenFile !== '') {
+    let fromFile: string;
+    try {
+      fromFile = readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`Error loading token file: ${(err as Error).message}`);
+    }
+    if (fromFile !== '') token = fromFile;
+  }
+  return { address, token, datacenter: flags.datacenter, stale: flags.stale };
+}
+
+/** A non-2xx answer from the agent, worded as Consul's Go client words it. */
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`Unexpected response code: ${status} (${body})`);
+  }
+}
+
+type QueryValue = string | number | bigint | boolean | readonly string[] | undefined;
+/** Query parameters: `true` sends a bare flag (`?recurse=`), false/undefined/'' leave it out, arrays repeat. */
+export type Query = Record<string, QueryValue>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** Raw bytes (KV values) or a value sent as JSON. */
+  body?: Uint8Array | object;
+}
+
+type Method = 'GET' | 'PUT' | 'DELETE';
+
+export class ApiClient {
+  private readonly base: URL;
+
+  constructor(private readonly config: ClientConfig) {
+    this.base = parseAddress(config.address);
+  }
+
+  /** GET, validating the JSON answer against `schema`. */
+  async get<T>(path: string, schema: z.ZodType<T>, query: Query = {}): Promise<T> {
+    const text = await this.send('GET', path, { query });
+    return parseBody(path, text, schema);
+  }
+
+  /** GET where 404 means "nothing there" (KV reads), answered with undefined. */
+  async getOptional<T>(path: string, schema: z.ZodType<T>, query: Query = {}): Promise<T | undefined> {
+    try {
+      return await this.get(path, schema, query);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async put<T>(path: string, schema: z.ZodType<T>, options: RequestOptions = {}): Promise<T> {
+    return parseBody(path, await this.send('PUT', path, options), schema);
+  }
+
+  /** A write whose answer carries nothing the caller needs (agent endpoints answer with an empty body). */
+  async putIgnoringBody(path: string, options: RequestOptions = {}): Promise<void> {
+    await this.send('PUT', path, options);
+  }
+
+  async delete<T>(path: string, schema: z.ZodType<T>, query: Query = {}): Promise<T> {
+    return parseBody(path, await this.send('DELETE', path, { query }), schema);
+  }
+
+  private async send(method: Method, path: string, { query = {}, body }: RequestOptions): Promise<string> {
+    const url = this.url(path, method === 'GET' && this.config.stale ? { ...query, stale: true } : query);
+    const headers: Record<string, string> = {};
+    if (this.config.token !== '') headers['X-Consul-Token'] = this.config.token;
+    let payload: BodyInit | undefined;
+    if (body instanceof Uint8Array) {
+      payload = new Uint8Array(body);
+      headers['Content-Type'] = 'application/octet-stream';
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['Content-Type'] = 'application/json';
+    }
+
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body: payload });
+    } catch (err) {
+      throw new Error(`${method[0]}${method.slice(1).toLowerCase()} "${url}": ${networkReason(err, url)}`);
+    }
+    const text = await response.text();
+    if (!response.ok) throw new ApiError(response.status, text.trim());
+    return text;
+  }
+
+  private url(path: string, query: Query): string {
+    const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
+    const params = url.searchParams;
+    if (this.config.datacenter !== '') params.set('dc', this.config.datacenter);
+    for (const [name, value] of Object.entries(query)) {
+      if (value === undefined || value === false || value === '') continue;
+      if (value === true) params.append(name, '');
+      else if (Array.isArray(value)) for (const item of value) params.append(name, item);
+      else params.append(name, String(value));
+    }
+    return url.toString();
+  }
+}
+
+/** Encodes a KV key or other user-supplied name for a URL path, keeping its slashes. */
+export function pathEscape(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}
+
+function parseAddress(address: string): URL {
+  const sep = address.indexOf('://');
+  const scheme = sep === -1 ? 'http' : address.slice(0, sep);
+  if (scheme === 'unix') throw new Error('Unix socket addresses are not supported; use host:port');
+  if (scheme !== 'http' && scheme !== 'https') throw new Error(`Unknown protocol scheme: ${scheme}`);
+  const rest = sep === -1 ? address : address.slice(sep + 3);
+  try {
+    return new URL(`${scheme}://${rest}`);
+  } catch {
+    throw new Error(`Invalid address: ${address}`);
+  }
+}
+
+function parseBody<T>(path: string, text: string, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`Unexpected response for ${path}: not JSON: ${text.slice(0, 80)}`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new Error(`Unexpected response for ${path}: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+/** The reason Go's HTTP client gives for a failed connection, so messages match Consul's. */
+function networkReason(err: unknown, url: string): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const { hostname, port, protocol } = new URL(url);
+  const hostPort = `${hostname}:${port || (protocol === 'https:' ? '443' : '80')}`;
+  switch (cause?.code) {
+    case 'ECONNREFUSED':
+      return `dial tcp ${hostPort}: connect: connection refused`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `dial tcp: lookup ${hostname}: no such host`;
+    case 'ETIMEDOUT':
+      return `dial tcp ${hostPort}: i/o timeout`;
+    case 'ECONNRESET':
+      return 'connection reset by peer';
+    default:
+      return cause?.message ?? (err as Error).message;
+  }
+}

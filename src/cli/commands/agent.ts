@@ -1,0 +1,107 @@
+import { hostname } from 'node:os';
+import { type AgentConfig, type AgentConfigInput, agentConfigSchema } from '../../agent/config.ts';
+import { defineCommand, fail } from '../command.ts';
+import { boolFlag, intFlag, listFlag, stringFlag } from '../flags.ts';
+
+const flags = {
+  bind: stringFlag('bind', 'Address to bind cluster (gossip and server RPC) listeners to.'),
+  client: stringFlag('client', 'Address to bind client listeners (HTTP, DNS) to.'),
+  dataDir: stringFlag('data-dir', '`Path` to a directory for the agent to keep its state in.'),
+  datacenter: stringFlag('datacenter', 'Datacenter the agent belongs to.'),
+  dev: boolFlag('dev', 'Start a development server: in-memory state, everything on 127.0.0.1.'),
+  dnsPort: intFlag('dns-port', 'DNS port to listen on; -1 disables DNS.'),
+  httpPort: intFlag('http-port', 'HTTP API port to listen on.'),
+  logJson: boolFlag('log-json', 'Write logs as JSON.'),
+  logLevel: stringFlag('log-level', 'Log level: trace, debug, info, warn or error.'),
+  node: stringFlag('node', 'Name of this node; defaults to the hostname.'),
+  nodeId: stringFlag('node-id', 'Unique UUID of this node; generated when not given.'),
+  nodeMeta: listFlag('node-meta', 'Metadata for this node as `key:value`; may be repeated.'),
+  server: boolFlag('server', 'Run as a server (Raft, state store) rather than a client agent.'),
+};
+
+// Config keys set only when their flag is given, so the schema's defaults apply otherwise.
+const OPTIONAL_KEYS = {
+  bind: 'bindAddr',
+  client: 'clientAddr',
+  dataDir: 'dataDir',
+  datacenter: 'datacenter',
+  dnsPort: 'dnsPort',
+  httpPort: 'httpPort',
+  logLevel: 'logLevel',
+  nodeId: 'nodeId',
+} as const satisfies Partial<Record<keyof typeof flags, keyof AgentConfigInput>>;
+
+// Consul also accepts these spellings of levels.
+const LOG_LEVEL_ALIASES: Record<string, string> = { err: 'error', warning: 'warn' };
+
+export const agent = defineCommand({
+  usage: `
+Usage: tribune agent [options]
+
+  Starts a Tribune agent and runs until it is told to leave or is interrupted.
+
+      $ tribune agent -dev
+      $ tribune agent -server -data-dir=/var/lib/tribune -node-meta=rack:a1
+`,
+  http: 'none',
+  flags,
+  async run({ flags: values, args, given }) {
+    if (args.length > 0) fail(`==> Unexpected arguments: ${args.join(' ')}`);
+    const input: Record<string, unknown> = {
+      dev: values.dev,
+      // A dev agent is a single server, as in Consul.
+      server: values.server || values.dev,
+      nodeName: values.node || hostname(),
+      logJson: values.logJson,
+      nodeMeta: parseNodeMeta(values.nodeMeta),
+    };
+    for (const [flag, key] of Object.entries(OPTIONAL_KEYS)) {
+      if (given.has(flag as keyof typeof flags)) input[key] = values[flag as keyof typeof OPTIONAL_KEYS];
+    }
+    if (typeof input.logLevel === 'string') {
+      const level = input.logLevel.toLowerCase();
+      input.logLevel = LOG_LEVEL_ALIASES[level] ?? level;
+    }
+
+    const config = validate(input);
+    // Loaded only here so other commands never pay for the agent's dependencies.
+    const { runAgent } = await import('../../agent/run.ts');
+    try {
+      await runAgent(config);
+    } catch (err) {
+      fail(`==> ${(err as Error).message}`);
+    }
+    return 0;
+  },
+});
+
+/** `key:value` as Consul's agent reads it; a pair without a colon has an empty value. */
+function parseNodeMeta(pairs: string[]): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const pair of pairs) {
+    const colon = pair.indexOf(':');
+    if (colon === -1) meta[pair] = '';
+    else meta[pair.slice(0, colon)] = pair.slice(colon + 1);
+  }
+  return meta;
+}
+
+/** Checks the merged configuration, reporting each problem under the flag that set it. */
+function validate(input: Record<string, unknown>): AgentConfig {
+  const result = agentConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const flagFor = new Map<unknown, string>([
+    ['nodeName', 'node'],
+    ['nodeMeta', 'node-meta'],
+    ...Object.entries(OPTIONAL_KEYS).map(([flag, key]): [string, string] => [
+      key,
+      flags[flag as keyof typeof flags].name,
+    ]),
+  ]);
+  const problems = result.error.issues.map((issue) => {
+    const [field] = issue.path;
+    const name = flagFor.get(field) ?? String(field ?? 'config');
+    return `    -${name}: ${issue.message}`;
+  });
+  return fail(['==> Invalid agent configuration:', ...problems].join('\n'));
+}
