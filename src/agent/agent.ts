@@ -96,6 +96,12 @@ export class Agent {
         this.log.info('graceful leave requested');
         void this.stop();
       },
+      afterRestore: async () => {
+        this.sessionTimers.stop();
+        this.sessionTimers.start();
+        await registerServer(this.applier, selfNode(this.config, this.nodeId), TRIBUNE_VERSION);
+        await this.local.resync();
+      },
       reload: async () => {
         this.log.info('reload requested: the dev agent has no configuration files to reread');
       },

@@ -50,6 +50,8 @@ export interface AgentRuntime {
   /** Leaves the cluster and shuts the agent down (after the HTTP answer is sent). */
   leave(): void;
   reload(): Promise<void>;
+  /** After a snapshot restore: re-arm leader timers and register this agent's own node and services again. */
+  afterRestore(): Promise<void>;
 }
 
 export interface HttpContext {

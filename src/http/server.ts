@@ -14,6 +14,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { healthRoutes } from './routes/health.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { snapshotRoutes } from './routes/snapshot.ts';
 import { statusRoutes } from './routes/status.ts';
 import { txnRoutes } from './routes/txn.ts';
 
@@ -62,6 +63,7 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
     agentRoutes,
     sessionRoutes,
     statusRoutes,
+    snapshotRoutes,
   ]) {
     mount(app, routes(ctx));
   }

@@ -127,6 +127,38 @@ export class LocalAgent {
     await this.setMaintenance(id, serviceId, 'Service Maintenance Mode', enable, reason);
   }
 
+  /** Writes every local service and check to the catalog again (after a snapshot restore replaced it). */
+  async resync(): Promise<void> {
+    await this.write(async () => {
+      for (const service of this.services.values()) {
+        const checks = this.listChecks()
+          .filter((c) => c.check.ServiceID === service.ID)
+          .map((c) => c.check);
+        await this.applier.apply({
+          type: 'register',
+          now: Date.now(),
+          node: this.self,
+          service,
+          checks,
+          skipNodeUpdate: true,
+        });
+      }
+      const nodeChecks = this.listChecks()
+        .filter((c) => !c.check.ServiceID)
+        .map((c) => c.check);
+      if (nodeChecks.length > 0) {
+        await this.applier.apply({
+          type: 'register',
+          now: Date.now(),
+          node: this.self,
+          service: null,
+          checks: nodeChecks,
+          skipNodeUpdate: true,
+        });
+      }
+    });
+  }
+
   /** Stops timers; the catalog entries stay (a graceful leave deregisters the node separately). */
   close(): void {
     clearInterval(this.reaper);

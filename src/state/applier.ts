@@ -7,6 +7,8 @@ import type { StateStore } from './store.ts';
 /** How writes reach the state: propose a command, get its result once it is committed and applied. */
 export interface Applier {
   apply<C extends Command>(cmd: C): Promise<CommandResult<C>>;
+  /** Replaces the whole state with an encoded snapshot (state.bin), on every server. */
+  restore(state: Uint8Array): Promise<void>;
 }
 
 /**
@@ -26,5 +28,9 @@ export class SingleNodeLog implements Applier {
     const outcome = this.store.apply(this.nextIndex++, entry);
     if (!outcome.ok) throw new StateError(outcome.error);
     return outcome.value;
+  }
+
+  async restore(state: Uint8Array): Promise<void> {
+    this.store.restore(state);
   }
 }

@@ -82,6 +82,7 @@ export class Metrics {
   /** Wraps an applier so every command is counted and timed under Consul's metric for its kind. */
   metered(applier: Applier): Applier {
     return {
+      restore: (state) => applier.restore(state),
       apply: async <C extends Command>(cmd: C): Promise<CommandResult<C>> => {
         const started = performance.now();
         try {
