@@ -87,7 +87,8 @@ function detailedPair(pair: KvPair, value: string | Uint8Array | undefined): Buf
     ['ModifyIndex', String(pair.ModifyIndex)],
     ['Session', pair.Session || '-'],
   ];
-  if (value === undefined) return Buffer.from(alignColumns(rows, 6));
+  // Without a value Consul's block ends in a newline of its own, so a blank line follows each block.
+  if (value === undefined) return Buffer.from(`${alignColumns(rows, 6)}\n`);
   // The value may be binary, so it is appended after aligning the text columns. An empty value leaves "Value"
   // as the line's last cell, which Go's tabwriter does not pad.
   const block = alignColumns([...rows, value.length === 0 ? ['Value'] : ['Value', '']], 6);
