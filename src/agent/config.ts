@@ -18,6 +18,8 @@ export const agentConfigSchema = z.object({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   logJson: z.boolean().default(false),
   nodeMeta: z.record(z.string(), z.string()).default({}),
+  /** Script checks run arbitrary commands, so Consul runs them only when told to. */
+  enableScriptChecks: z.boolean().default(false),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

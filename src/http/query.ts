@@ -44,6 +44,17 @@ export function unsignedParam(query: Query, name: string, message: string): numb
   return Number(value);
 }
 
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** A Go uint64 from the query string: a number while exact, a bigint beyond 2^53. */
+export function uint64Param(query: Query, name: string, message: string): number | bigint | undefined {
+  const value = param(query, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || BigInt(value) > UINT64_MAX) throw badRequest(message);
+  const big = BigInt(value);
+  return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
 export function durationParam(query: Query, name: string, message: string): number | undefined {
   const value = param(query, name);
   if (value === undefined) return undefined;

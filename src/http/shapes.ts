@@ -114,7 +114,7 @@ export function sessionJson(row: SessionRow) {
     LockDelay: row.LockDelay,
     Behavior: row.Behavior,
     TTL: row.TTL,
-    Checks: [...row.NodeChecks, ...row.ServiceChecks.map((c) => c.ID)],
+    ...(row.Checks.length > 0 ? { Checks: row.Checks } : {}),
     NodeChecks: row.NodeChecks,
     ServiceChecks: row.ServiceChecks,
     CreateIndex: row.CreateIndex,

@@ -3,16 +3,18 @@ import type { Applier } from '../state/applier.ts';
 import type { CheckInput, NodeInput, ServiceInput } from '../state/commands.ts';
 import type { HealthStatus } from '../state/types.ts';
 import { ChangeSignal } from './changes.ts';
-import { truncateOutput } from './ttl-output.ts';
+import { truncateOutput } from './check-output.ts';
+import { type RunningCheck, startCheck } from './checks/runner.ts';
+import type { CheckSpec } from './checks/spec.ts';
 
-// What this agent itself registered: its services and checks, the TTL timers behind them, maintenance mode,
+// What this agent itself registered: its services and checks, the runners behind them (TTL, HTTP, TCP, UDP, script), maintenance mode,
 // and the reaping of services whose checks stay critical. Every change is written through to the catalog in
 // order; a later issue moves that to anti-entropy against remote servers.
 
 export interface LocalCheck {
   check: CheckInput;
-  /** TTL checks go critical when not updated within this many milliseconds. */
-  ttlMs: number | null;
+  /** How the check runs: a TTL fed by heartbeats, an active probe on an interval, or maintenance. */
+  spec: CheckSpec;
   /** Deregister the check's service after it has been critical this long (milliseconds). */
   deregisterCriticalAfterMs: number | null;
   criticalSince: number | null;
@@ -24,11 +26,13 @@ export class NotTTLCheckError extends Error {}
 const NODE_MAINTENANCE_ID = '_node_maintenance';
 const serviceMaintenanceId = (serviceId: string) => `_service_maintenance:${serviceId}`;
 const REAP_INTERVAL_MS = 30_000;
+const DEFAULT_MAINTENANCE_NOTES =
+  'Maintenance mode is enabled for this %s, but no reason was provided. This is a default message.';
 
 export class LocalAgent {
   private readonly services = new Map<string, ServiceInput>();
   private readonly checks = new Map<string, LocalCheck>();
-  private readonly ttlTimers = new Map<string, NodeJS.Timeout>();
+  private readonly runners = new Map<string, RunningCheck>();
   private readonly reaper: NodeJS.Timeout;
   private writes: Promise<unknown> = Promise.resolve();
   /** Fires whenever a local service or check changes. */
@@ -112,19 +116,27 @@ export class LocalAgent {
       throw new UnknownCheckError(
         `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
       );
-    if (local.ttlMs === null) throw new NotTTLCheckError(`CheckID "${id}" does not have associated TTL`);
-    this.armTTL(local);
-    this.setStatus(local, status, truncateOutput(output));
+    const heartbeat = this.runners.get(id)?.heartbeat;
+    if (!heartbeat) throw new NotTTLCheckError(`CheckID "${id}" does not have associated TTL`);
+    heartbeat();
+    this.setStatus(local, status, output);
     await this.syncCheck(id);
   }
 
   async setNodeMaintenance(enable: boolean, reason: string): Promise<void> {
-    await this.setMaintenance(NODE_MAINTENANCE_ID, '', 'Node Maintenance Mode', enable, reason);
+    const notes = reason || DEFAULT_MAINTENANCE_NOTES.replace('%s', 'node');
+    await this.setMaintenance(NODE_MAINTENANCE_ID, '', 'Node Maintenance Mode', enable, notes);
   }
 
   async setServiceMaintenance(serviceId: string, enable: boolean, reason: string): Promise<void> {
-    const id = serviceMaintenanceId(serviceId);
-    await this.setMaintenance(id, serviceId, 'Service Maintenance Mode', enable, reason);
+    const notes = reason || DEFAULT_MAINTENANCE_NOTES.replace('%s', 'service');
+    await this.setMaintenance(
+      serviceMaintenanceId(serviceId),
+      serviceId,
+      'Service Maintenance Mode',
+      enable,
+      notes,
+    );
   }
 
   /** Writes every local service and check to the catalog again (after a snapshot restore replaced it). */
@@ -162,8 +174,8 @@ export class LocalAgent {
   /** Stops timers; the catalog entries stay (a graceful leave deregisters the node separately). */
   close(): void {
     clearInterval(this.reaper);
-    for (const timer of this.ttlTimers.values()) clearTimeout(timer);
-    this.ttlTimers.clear();
+    for (const runner of this.runners.values()) runner.stop();
+    this.runners.clear();
   }
 
   private async setMaintenance(
@@ -171,27 +183,27 @@ export class LocalAgent {
     serviceId: string,
     name: string,
     enable: boolean,
-    reason: string,
+    notes: string,
   ): Promise<void> {
     if (!enable) {
       await this.removeCheck(id);
       return;
     }
     if (this.checks.has(id)) return;
-    const notes = reason || 'Maintenance mode is enabled for this node or service. To disable, use the API.';
+    // Consul registers maintenance as a critical check, so it shows in health/state/critical.
     await this.addCheck({
       check: {
         Node: this.self.Node,
         CheckID: id,
         Name: name,
-        Status: 'maintenance',
+        Status: 'critical',
         Notes: notes,
         Output: '',
         ServiceID: serviceId,
         Type: 'maintenance',
         Definition: {},
       },
-      ttlMs: null,
+      spec: { kind: 'maintenance' },
       deregisterCriticalAfterMs: null,
       criticalSince: null,
     });
@@ -199,39 +211,27 @@ export class LocalAgent {
 
   private trackCheck(local: LocalCheck): void {
     const id = local.check.CheckID;
+    this.runners.get(id)?.stop();
     this.checks.set(id, local);
     local.criticalSince = local.check.Status === 'critical' ? Date.now() : null;
-    if (local.ttlMs !== null) this.armTTL(local);
-    else this.disarmTTL(id);
+    const runner = startCheck(local.spec, (status, output) => {
+      if (this.checks.get(id) !== local) return;
+      this.setStatus(local, status, output);
+      this.syncCheck(id).catch((err) => this.log.warn({ err, check: id }, 'failed to record check status'));
+    });
+    this.runners.set(id, runner);
   }
 
   private untrackCheck(id: string): boolean {
-    this.disarmTTL(id);
+    this.runners.get(id)?.stop();
+    this.runners.delete(id);
     return this.checks.delete(id);
-  }
-
-  private armTTL(local: LocalCheck): void {
-    const id = local.check.CheckID;
-    this.disarmTTL(id);
-    const timer = setTimeout(() => {
-      this.ttlTimers.delete(id);
-      if (this.checks.get(id) !== local) return;
-      this.setStatus(local, 'critical', 'TTL expired');
-      this.syncCheck(id).catch((err) => this.log.warn({ err, check: id }, 'failed to record TTL expiry'));
-    }, local.ttlMs!);
-    timer.unref();
-    this.ttlTimers.set(id, timer);
-  }
-
-  private disarmTTL(id: string): void {
-    clearTimeout(this.ttlTimers.get(id));
-    this.ttlTimers.delete(id);
   }
 
   private setStatus(local: LocalCheck, status: HealthStatus, output: string): void {
     if (status === 'critical' && local.check.Status !== 'critical') local.criticalSince = Date.now();
     if (status !== 'critical') local.criticalSince = null;
-    local.check = { ...local.check, Status: status, Output: output };
+    local.check = { ...local.check, Status: status, Output: truncateOutput(output) };
   }
 
   private syncCheck(id: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { decode, encode } from '@msgpack/msgpack';
+import { decodeValue, encodeValue } from './codec.ts';
 import type { Command } from './commands.ts';
 import { StateError } from './errors.ts';
 import type { CommandResult } from './fsm.ts';
@@ -23,7 +23,7 @@ export class SingleNodeLog implements Applier {
   }
 
   async apply<C extends Command>(cmd: C): Promise<CommandResult<C>> {
-    const entry = decode(encode(cmd, { ignoreUndefined: true })) as C;
+    const entry = decodeValue(encodeValue(cmd)) as C;
     this.nextIndex = Math.max(this.nextIndex, this.store.lastIndex + 1);
     const outcome = this.store.apply(this.nextIndex++, entry);
     if (!outcome.ok) throw new StateError(outcome.error);

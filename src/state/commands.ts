@@ -1,4 +1,4 @@
-import type { CheckRow, NodeRow, ServiceRow, SessionRow } from './types.ts';
+import type { CheckRow, NodeRow, ServiceRow, SessionRow, Uint64 } from './types.ts';
 
 // Every write to the state is one of these commands, applied in log order. They are plain data (msgpack-able)
 // and carry everything apply needs, including the leader's clock, so every replica computes the same state.
@@ -15,7 +15,7 @@ export interface KVOp {
   Verb: KVVerb | KVReadVerb;
   Key: string;
   Value: Uint8Array | null;
-  Flags: number;
+  Flags: Uint64;
   Index: number;
   Session: string;
 }

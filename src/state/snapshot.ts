@@ -1,4 +1,4 @@
-import { decode, encode } from '@msgpack/msgpack';
+import { decodeValue, encodeValue } from './codec.ts';
 import type { StateDB, TombstoneRow } from './schema.ts';
 import type { CheckRow, KVRow, NodeRow, ServiceRow, SessionRow } from './types.ts';
 
@@ -34,14 +34,14 @@ export function encodeSnapshot(db: StateDB, index: number): Uint8Array {
     indexes: [...db.indexes.entries()],
     lockDelays: [...db.lockDelays.entries()],
   };
-  return encode(document, { ignoreUndefined: true });
+  return encodeValue(document);
 }
 
 /** Replaces the contents of `db` with a snapshot; returns the snapshot's index. */
 export function restoreSnapshot(db: StateDB, bytes: Uint8Array): number {
   let document: SnapshotDocument;
   try {
-    document = decode(bytes) as SnapshotDocument;
+    document = decodeValue(bytes) as SnapshotDocument;
   } catch (err) {
     throw new SnapshotError(`snapshot is not valid msgpack: ${(err as Error).message}`);
   }

@@ -62,9 +62,12 @@ export interface CheckRow extends RaftIndexes {
   Definition: CheckDefinition;
 }
 
+/** Go's uint64: a number while it is exact, a bigint beyond 2^53. */
+export type Uint64 = number | bigint;
+
 export interface KVRow extends RaftIndexes {
   Key: string;
-  Flags: number;
+  Flags: Uint64;
   Value: Uint8Array | null;
   LockIndex: number;
   Session: string;
@@ -83,6 +86,8 @@ export interface SessionRow extends RaftIndexes {
   TTL: string;
   NodeChecks: string[];
   ServiceChecks: { ID: string; Namespace: string }[];
+  /** The deprecated Checks list exactly as the client sent it; Consul keeps and echoes it. */
+  Checks: string[];
 }
 
 export type TableName = 'nodes' | 'services' | 'checks' | 'kvs' | 'tombstones' | 'sessions';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DevAgent, startDevAgent } from '../helpers/dev-agent.ts';
 import { api } from '../helpers/http.ts';
 
@@ -63,8 +63,8 @@ describe('snapshots', () => {
     await api(target.httpAddr, 'PUT', '/v1/kv/guard', 'intact');
     const archive = await download(target);
     const tar = Buffer.from(gunzipSync(archive));
-    tar[tar.indexOf('state.bin') + 700] ^= 0xff;
-    const { gzipSync } = await import('node:zlib');
+    const corrupted = tar.indexOf('state.bin') + 700;
+    tar[corrupted] = (tar[corrupted] ?? 0) ^ 0xff;
     for (const body of [gzipSync(tar), Buffer.from('not a snapshot')]) {
       const response = await api(target.httpAddr, 'PUT', '/v1/snapshot', body);
       assert.equal(response.status, 400);

@@ -89,6 +89,7 @@ describe('KV rules', () => {
         TTL: '',
         NodeChecks: [],
         ServiceChecks: [],
+        Checks: [],
       },
     });
     assert.equal(await log.apply(kv('lock', 'l', { Session: id })), true);

@@ -9,6 +9,7 @@ const flags = {
   dataDir: stringFlag('data-dir', '`Path` to a directory for the agent to keep its state in.'),
   datacenter: stringFlag('datacenter', 'Datacenter the agent belongs to.'),
   dev: boolFlag('dev', 'Start a development server: in-memory state, everything on 127.0.0.1.'),
+  enableScriptChecks: boolFlag('enable-script-checks', 'Allow checks that run scripts (Args) on this agent.'),
   dnsPort: intFlag('dns-port', 'DNS port to listen on; -1 disables DNS.'),
   httpPort: intFlag('http-port', 'HTTP API port to listen on.'),
   logJson: boolFlag('log-json', 'Write logs as JSON.'),
@@ -53,6 +54,7 @@ Usage: tribune agent [options]
       server: values.server || values.dev,
       nodeName: values.node || hostname(),
       logJson: values.logJson,
+      enableScriptChecks: values.enableScriptChecks,
       nodeMeta: parseNodeMeta(values.nodeMeta),
     };
     for (const [flag, key] of Object.entries(OPTIONAL_KEYS)) {

@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { splitHostPort } from '../../local/checks/probes.ts';
+import type { CheckSpec } from '../../local/checks/spec.ts';
 import type { LocalAgent, LocalCheck } from '../../local/local-agent.ts';
 import { NotTTLCheckError, UnknownCheckError } from '../../local/local-agent.ts';
-import type { HealthStatus } from '../../state/types.ts';
-import { DurationError, durationFromJson, formatDuration, MINUTE } from '../../util/duration.ts';
+import type { CheckDefinition, HealthStatus } from '../../state/types.ts';
+import { DurationError, durationFromJson, formatDuration, MINUTE, SECOND } from '../../util/duration.ts';
 import { decodeBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError, notFound } from '../errors.ts';
@@ -40,6 +42,14 @@ export const agentCheckFields = z.object({
   AliasService: z.string().nullish(),
   H2PING: z.string().nullish(),
   OSService: z.string().nullish(),
+  Method: z.string().nullish(),
+  Header: z.record(z.string(), z.array(z.string())).nullish(),
+  Body: z.string().nullish(),
+  TLSSkipVerify: z.boolean().nullish(),
+  TLSServerName: z.string().nullish(),
+  SuccessBeforePassing: z.number().int().min(0).nullish(),
+  FailuresBeforeWarning: z.number().int().min(0).nullish(),
+  FailuresBeforeCritical: z.number().int().min(0).nullish(),
 });
 export type AgentCheckBody = z.output<typeof agentCheckFields>;
 
@@ -78,23 +88,12 @@ function durationField(value: string | number | null | undefined, field: string)
 export function toLocalCheck(
   body: AgentCheckBody,
   node: string,
+  options: { enableScriptChecks: boolean },
   defaults: { id?: string; name?: string; serviceId?: string } = {},
 ): LocalCheck {
-  const kind = checkKind(body);
-  if (kind === undefined) {
-    throw badRequest(
-      'Invalid check: Must provide TTL or Script/DockerContainerID/HTTP/TCP/UDP/GRPC/H2PING/AliasNode/AliasService and Interval',
-    );
-  }
-  if (kind !== 'ttl') {
-    throw badRequest(
-      `Invalid check: ${kind} checks are not available on this agent yet; only TTL checks run`,
-    );
-  }
-  const ttl = durationField(body.TTL, 'TTL');
-  if (!ttl || ttl <= 0) throw badRequest('Invalid check: TTL must be > 0 for TTL checks');
   const name = body.Name || defaults.name;
   if (!name) throw badRequest('Missing check name');
+  const spec = toSpec(body, options);
   const deregisterAfter = durationField(
     body.DeregisterCriticalServiceAfter,
     'DeregisterCriticalServiceAfter',
@@ -110,16 +109,116 @@ export function toLocalCheck(
       Notes: body.Notes ?? '',
       Output: '',
       ServiceID: body.ServiceID || defaults.serviceId || '',
-      Type: kind,
-      Definition:
-        effectiveDeregister === null
-          ? {}
-          : { DeregisterCriticalServiceAfter: formatDuration(effectiveDeregister) },
+      Type: spec.kind,
+      Definition: definitionOf(spec, effectiveDeregister),
     },
-    ttlMs: ttl / 1e6,
+    spec,
     deregisterCriticalAfterMs: effectiveDeregister === null ? null : effectiveDeregister / 1e6,
     criticalSince: null,
   };
+}
+
+const DEFAULT_TIMEOUT = 10 * SECOND;
+const DEFAULT_SCRIPT_TIMEOUT = 30 * SECOND;
+/** Consul raises shorter intervals to one second. */
+const MIN_INTERVAL = SECOND;
+
+function toSpec(body: AgentCheckBody, options: { enableScriptChecks: boolean }): CheckSpec {
+  const kind = checkKind(body);
+  if (kind === undefined) {
+    throw badRequest(
+      'Invalid check: Must provide TTL or Script/DockerContainerID/HTTP/TCP/UDP/GRPC/H2PING/AliasNode/AliasService and Interval',
+    );
+  }
+  if (kind === 'ttl') {
+    const ttl = durationField(body.TTL, 'TTL');
+    if (!ttl || ttl <= 0) throw badRequest('Invalid check: TTL must be > 0 for TTL checks');
+    return { kind, ttlMs: ttl / 1e6 };
+  }
+  if (kind !== 'http' && kind !== 'tcp' && kind !== 'udp' && kind !== 'script') {
+    throw badRequest(`Invalid check: ${kind} checks are not available on this agent yet`);
+  }
+  if (kind === 'script' && !options.enableScriptChecks) {
+    throw badRequest(
+      "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' to true",
+    );
+  }
+  const interval = durationField(body.Interval, 'Interval');
+  if (!interval || interval <= 0) {
+    throw badRequest('Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks');
+  }
+  const timeout =
+    durationField(body.Timeout, 'Timeout') ?? (kind === 'script' ? DEFAULT_SCRIPT_TIMEOUT : DEFAULT_TIMEOUT);
+  const failuresBeforeCritical = Math.max(body.FailuresBeforeCritical ?? 1, 1);
+  const schedule = {
+    intervalMs: Math.max(interval, MIN_INTERVAL) / 1e6,
+    timeoutMs: timeout / 1e6,
+    successBeforePassing: Math.max(body.SuccessBeforePassing ?? 1, 1),
+    failuresBeforeCritical,
+    failuresBeforeWarning: body.FailuresBeforeWarning || failuresBeforeCritical,
+  };
+  switch (kind) {
+    case 'http':
+      return {
+        kind,
+        ...schedule,
+        http: {
+          url: validUrl(body.HTTP!),
+          method: body.Method || 'GET',
+          headers: body.Header ?? {},
+          body: body.Body ?? '',
+          tlsSkipVerify: body.TLSSkipVerify ?? false,
+          tlsServerName: body.TLSServerName ?? '',
+        },
+      };
+    case 'tcp':
+    case 'udp':
+      return { kind, ...schedule, address: validAddress(kind === 'tcp' ? body.TCP! : body.UDP!) };
+    case 'script':
+      return { kind, ...schedule, args: (body.Args?.length ? body.Args : body.ScriptArgs)! };
+  }
+}
+
+function validUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return url;
+  } catch {
+    // reported below
+  }
+  throw badRequest(`Invalid check: HTTP must be an http:// or https:// URL, got "${url}"`);
+}
+
+function validAddress(address: string): string {
+  try {
+    splitHostPort(address);
+    return address;
+  } catch (err) {
+    throw badRequest(`Invalid check: ${(err as Error).message}`);
+  }
+}
+
+/** What the catalog shows of a check's definition (Consul's HealthCheckDefinition). */
+function definitionOf(spec: CheckSpec, deregisterAfter: number | null): CheckDefinition {
+  const definition: CheckDefinition = {};
+  if ('intervalMs' in spec) {
+    definition.Interval = formatDuration(spec.intervalMs * 1e6);
+    definition.Timeout = formatDuration(spec.timeoutMs * 1e6);
+  }
+  if (spec.kind === 'http') {
+    Object.assign(definition, {
+      HTTP: spec.http.url,
+      Method: spec.http.method,
+      Header: spec.http.headers,
+      Body: spec.http.body,
+      TLSSkipVerify: spec.http.tlsSkipVerify,
+    });
+  }
+  if (spec.kind === 'tcp') definition.TCP = spec.address;
+  if (spec.kind === 'udp') definition.UDP = spec.address;
+  if (spec.kind === 'script') definition.ScriptArgs = spec.args;
+  if (deregisterAfter !== null) definition.DeregisterCriticalServiceAfter = formatDuration(deregisterAfter);
+  return definition;
 }
 
 function statusOf(status: string | null | undefined): HealthStatus {
@@ -156,9 +255,9 @@ export function agentCheckRoutes(ctx: HttpContext): Routes {
     '/v1/agent/check/register': {
       PUT: async (req, reply) => {
         const body = decodeBody(req, agentCheckFields);
-        const check = toLocalCheck(body, local.nodeName);
+        const check = toLocalCheck(body, local.nodeName, ctx.agent.config);
         if (check.check.ServiceID && !local.getService(check.check.ServiceID)) {
-          throw badRequest(`ServiceID "${check.check.ServiceID}" does not exist`);
+          throw notFound(`ServiceID "${check.check.ServiceID}" does not exist`);
         }
         await local.addCheck(check);
         return reply.send();
@@ -207,8 +306,8 @@ export function agentCheckJson(local: LocalAgent, { check }: LocalCheck) {
     ServiceName: service?.Service ?? '',
     ServiceTags: service?.Tags ?? [],
     Type: check.Type,
-    Interval: '',
-    Timeout: '',
+    Interval: check.Definition.Interval ?? '',
+    Timeout: check.Definition.Timeout ?? '',
     ExposedPort: 0,
     Definition: check.Definition,
     CreateIndex: 0,

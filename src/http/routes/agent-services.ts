@@ -48,7 +48,7 @@ export function agentServiceRoutes(ctx: HttpContext): Routes {
         const service = toServiceInput(body);
         const definitions = [...(body.Check ? [body.Check] : []), ...(body.Checks ?? [])];
         const checks: LocalCheck[] = definitions.map((definition, n) =>
-          toLocalCheck(definition, local.nodeName, {
+          toLocalCheck(definition, local.nodeName, ctx.agent.config, {
             id: definitions.length > 1 ? `service:${service.ID}:${n + 1}` : `service:${service.ID}`,
             name: `Service '${service.Service}' check`,
             serviceId: service.ID,

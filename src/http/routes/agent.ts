@@ -87,8 +87,8 @@ function self(ctx: HttpContext) {
     Meta: { 'consul-network-segment': '', ...config.nodeMeta },
     Stats: {
       agent: {
-        check_monitors: '0',
-        check_ttls: str(agent.local.listChecks().filter((c) => c.ttlMs !== null).length),
+        check_monitors: str(agent.local.listChecks().filter((c) => c.spec.kind === 'script').length),
+        check_ttls: str(agent.local.listChecks().filter((c) => c.spec.kind === 'ttl').length),
         checks: str(agent.local.listChecks().length),
         services: str(agent.local.listServices().length),
       },

@@ -7,7 +7,7 @@ import type { HttpContext } from '../context.ts';
 import { badRequest } from '../errors.ts';
 import { applyFilter } from '../filter/index.ts';
 import { KV_MAX_VALUE_BYTES } from '../limits.ts';
-import { has, param, type Query, queryOf, unsignedParam } from '../query.ts';
+import { has, param, type Query, queryOf, uint64Param, unsignedParam } from '../query.ts';
 import { sendJson } from '../reply.ts';
 import type { Routes } from '../router.ts';
 import { kvJson } from '../shapes.ts';
@@ -68,7 +68,7 @@ async function putKV(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply)
     Verb: 'set',
     Key: key,
     Value: nullIfEmpty(rawBody(req)),
-    Flags: unsignedParam(query, 'flags', 'Invalid flags: must be an unsigned integer') ?? 0,
+    Flags: uint64Param(query, 'flags', 'Invalid flags: must be an unsigned 64-bit integer') ?? 0,
     Index: 0,
     Session: '',
   };

@@ -107,6 +107,7 @@ async function create(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply
       TTL: ttl === 0 ? '' : formatDuration(ttl),
       NodeChecks: nodeChecks,
       ServiceChecks: body.ServiceChecks ?? [],
+      Checks: body.Checks ?? [],
     },
   });
   const session = ctx.store.db.sessions.get(id);
