@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AgentRuntime, ClusterView, HttpContext, Member, ReadGate } from '../http/context.ts';
@@ -10,6 +9,7 @@ import { SingleNodeLog } from '../state/applier.ts';
 import { StateStore } from '../state/store.ts';
 import { Metrics } from '../telemetry/metrics.ts';
 import type { AgentConfig } from './config.ts';
+import { resolveNodeId } from './node-id.ts';
 import { registerServer, SERF_LAN_PORT, SERVER_RPC_PORT, selfNode } from './self-registration.ts';
 import { TRIBUNE_VERSION } from './version.ts';
 
@@ -34,7 +34,7 @@ export class Agent {
     if (!config.dev) {
       throw new Error('Only the dev agent (-dev) runs so far: servers need Raft and clients need gossip');
     }
-    this.nodeId = config.nodeId ?? randomUUID();
+    this.nodeId = resolveNodeId(config);
     this.applier = this.metrics.metered(new SingleNodeLog(this.store));
     this.local = new LocalAgent(
       selfNode(config, this.nodeId),

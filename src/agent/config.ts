@@ -11,15 +11,47 @@ export const agentConfigSchema = z.object({
     .regex(/^[a-z0-9_-]+$/i, 'Datacenter must be alphanumeric with underscores and hyphens only')
     .default('dc1'),
   bindAddr: z.string().default('127.0.0.1'),
+  /** The address other agents reach this one at; defaults to the bind address. */
+  advertiseAddr: z.string().optional(),
   clientAddr: z.string().default('127.0.0.1'),
   httpPort: z.number().int().min(0).max(65535).default(8500),
   dnsPort: z.number().int().min(-1).max(65535).default(8600),
+  serverPort: z.number().int().min(0).max(65535).default(8300),
+  serfLanPort: z.number().int().min(0).max(65535).default(8301),
+  serfWanPort: z.number().int().min(-1).max(65535).default(8302),
+  grpcPort: z.number().int().min(-1).max(65535).default(8502),
   dataDir: z.string().optional(),
+  /** Servers to expect before bootstrapping the Raft cluster (Consul's bootstrap_expect). */
+  bootstrapExpect: z.number().int().min(0).default(0),
+  /** Bootstrap a single-server cluster on this server alone. */
+  bootstrap: z.boolean().default(false),
+  /** Addresses of agents to join at start, retried until one answers. */
+  retryJoin: z.array(z.string()).default([]),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   logJson: z.boolean().default(false),
   nodeMeta: z.record(z.string(), z.string()).default({}),
   /** Script checks run arbitrary commands, so Consul runs them only when told to. */
   enableScriptChecks: z.boolean().default(false),
+});
+
+export const validatedAgentConfigSchema = agentConfigSchema.superRefine((config, ctx) => {
+  if (config.dev) return;
+  if (!config.dataDir)
+    ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'data_dir cannot be empty' });
+  if (config.bootstrap && config.bootstrapExpect > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bootstrapExpect'],
+      message: "'bootstrap_expect > 0' and 'bootstrap = true' are mutually exclusive",
+    });
+  }
+  if (!config.server && (config.bootstrap || config.bootstrapExpect > 0)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bootstrapExpect'],
+      message: 'bootstrap and bootstrap_expect need -server',
+    });
+  }
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -1,35 +1,57 @@
 import { hostname } from 'node:os';
-import { type AgentConfig, type AgentConfigInput, agentConfigSchema } from '../../agent/config.ts';
+import { type AgentConfig, type AgentConfigInput, validatedAgentConfigSchema } from '../../agent/config.ts';
 import { defineCommand, fail } from '../command.ts';
 import { boolFlag, intFlag, listFlag, stringFlag } from '../flags.ts';
 
 const flags = {
+  advertise: stringFlag('advertise', 'Address other agents should use to reach this one.'),
   bind: stringFlag('bind', 'Address to bind cluster (gossip and server RPC) listeners to.'),
+  bootstrap: boolFlag('bootstrap', 'Bootstrap a Raft cluster of this server alone.'),
+  bootstrapExpect: intFlag(
+    'bootstrap-expect',
+    'Number of servers to wait for before bootstrapping the cluster.',
+  ),
   client: stringFlag('client', 'Address to bind client listeners (HTTP, DNS) to.'),
   dataDir: stringFlag('data-dir', '`Path` to a directory for the agent to keep its state in.'),
   datacenter: stringFlag('datacenter', 'Datacenter the agent belongs to.'),
   dev: boolFlag('dev', 'Start a development server: in-memory state, everything on 127.0.0.1.'),
   enableScriptChecks: boolFlag('enable-script-checks', 'Allow checks that run scripts (Args) on this agent.'),
   dnsPort: intFlag('dns-port', 'DNS port to listen on; -1 disables DNS.'),
+  grpcPort: intFlag('grpc-port', 'gRPC (xDS) port to listen on; -1 disables it.'),
   httpPort: intFlag('http-port', 'HTTP API port to listen on.'),
   logJson: boolFlag('log-json', 'Write logs as JSON.'),
   logLevel: stringFlag('log-level', 'Log level: trace, debug, info, warn or error.'),
   node: stringFlag('node', 'Name of this node; defaults to the hostname.'),
   nodeId: stringFlag('node-id', 'Unique UUID of this node; generated when not given.'),
   nodeMeta: listFlag('node-meta', 'Metadata for this node as `key:value`; may be repeated.'),
+  retryJoin: listFlag(
+    'retry-join',
+    'Address of an agent to join at start, retried until it answers; may be repeated.',
+  ),
+  serfLanPort: intFlag('serf-lan-port', 'LAN gossip port.'),
+  serfWanPort: intFlag('serf-wan-port', 'WAN gossip port; -1 disables it.'),
   server: boolFlag('server', 'Run as a server (Raft, state store) rather than a client agent.'),
+  serverPort: intFlag('server-port', 'Server RPC port.'),
 };
 
 // Config keys set only when their flag is given, so the schema's defaults apply otherwise.
 const OPTIONAL_KEYS = {
+  advertise: 'advertiseAddr',
   bind: 'bindAddr',
+  bootstrap: 'bootstrap',
+  bootstrapExpect: 'bootstrapExpect',
   client: 'clientAddr',
   dataDir: 'dataDir',
   datacenter: 'datacenter',
   dnsPort: 'dnsPort',
+  grpcPort: 'grpcPort',
   httpPort: 'httpPort',
   logLevel: 'logLevel',
   nodeId: 'nodeId',
+  retryJoin: 'retryJoin',
+  serfLanPort: 'serfLanPort',
+  serfWanPort: 'serfWanPort',
+  serverPort: 'serverPort',
 } as const satisfies Partial<Record<keyof typeof flags, keyof AgentConfigInput>>;
 
 // Consul also accepts these spellings of levels.
@@ -90,7 +112,7 @@ function parseNodeMeta(pairs: string[]): Record<string, string> {
 
 /** Checks the merged configuration, reporting each problem under the flag that set it. */
 function validate(input: Record<string, unknown>): AgentConfig {
-  const result = agentConfigSchema.safeParse(input);
+  const result = validatedAgentConfigSchema.safeParse(input);
   if (result.success) return result.data;
   const flagFor = new Map<unknown, string>([
     ['nodeName', 'node'],
