@@ -70,14 +70,14 @@ class Parser {
 
   private parseOr(): Expr {
     const operands = [this.parseAnd()];
-    while (this.acceptWord('and')) operands.push(this.parseAnd());
-    return operands.length === 1 ? operands[0]! : { kind: 'and', operands };
+    while (this.acceptWord('or')) operands.push(this.parseAnd());
+    return operands.length === 1 ? operands[0]! : { kind: 'or', operands };
   }
 
   private parseAnd(): Expr {
     const operands = [this.parseNot()];
-    while (this.acceptWord('or')) operands.push(this.parseNot());
-    return operands.length === 1 ? operands[0]! : { kind: 'or', operands };
+    while (this.acceptWord('and')) operands.push(this.parseNot());
+    return operands.length === 1 ? operands[0]! : { kind: 'and', operands };
   }
 
   private parseNot(): Expr {
@@ -123,7 +123,7 @@ class Parser {
     if (first.kind !== 'word') this.fail('"("', '"not"', 'selector', 'value');
     const selector = this.parseSelector();
     const op = this.peek();
-    const after = this.tokens[this.i + 1]!;
+    const after = this.tokens[this.i + 1] ?? op; // op is the end-of-input token when nothing follows
     if (isSymbol(op, '==') || isSymbol(op, '!=')) {
       this.i++;
       return this.withValue(selector, op.value === '==' ? 'Equal' : 'Not Equal');
@@ -174,10 +174,10 @@ class Parser {
     } else {
       return this.fail('value');
     }
-    if (operator !== 'Matches' && operator !== 'Not Matches')
-      return { kind: 'match', selector, operator, value };
+    const match: MatchExpr = { kind: 'match', selector, operator, value };
+    if (operator !== 'Matches' && operator !== 'Not Matches') return match;
     try {
-      return { kind: 'match', selector, operator, value, regex: compileRegex(value) };
+      return { ...match, regex: compileRegex(value) }; // compiled once, so a bad pattern fails here
     } catch (error) {
       if (!(error instanceof RegexError)) throw error;
       throw new ParseError(
