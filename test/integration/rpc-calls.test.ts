@@ -75,12 +75,10 @@ describe('rpc calls', () => {
   });
 
   test('a call times out with RpcTimeoutError; the late response is dropped and the connection stays usable', async () => {
-    const started = Date.now();
     await assert.rejects(
       client.call('Test.Delay', { ms: 300, n: 1 }, { timeoutMs: 50 }),
       (error) => error instanceof RpcTimeoutError && error.method === 'Test.Delay' && error.timeoutMs === 50,
     );
-    assert.ok(Date.now() - started < 250);
     await sleep(300);
     assert.equal(await client.call('Test.Echo', 'still here'), 'still here');
   });
