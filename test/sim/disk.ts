@@ -7,24 +7,37 @@ type Write =
   | { kind: 'entries'; entries: Entry[] }
   | { kind: 'snapshot'; meta: SnapshotMeta; data: Uint8Array };
 
-/** What a server finds on its disk: hard state, log, and the latest snapshot's data. */
+export interface StoredSnapshot {
+  meta: SnapshotMeta;
+  data: Uint8Array;
+}
+
+/** What a server finds on its disk: hard state, log, and snapshots (the latest and the one before, kept for
+ * streams to followers that started before the latest was taken, as Tribune's snapshot store does). */
 export interface DiskImage {
   hardState: HardState;
   storage: MemoryStorage;
-  snapshotData: Uint8Array;
+  snapshot: StoredSnapshot;
+  previousSnapshot: StoredSnapshot | null;
 }
 
-const emptyImage = (): DiskImage => ({
+const emptyImage = (entries: Entry[] = []): DiskImage => ({
   hardState: { term: 0, vote: null, commit: 0 },
-  storage: new MemoryStorage(),
-  snapshotData: new Uint8Array(),
+  storage: new MemoryStorage(entries),
+  snapshot: { meta: { index: 0, term: 0, membership: { voters: [], learners: [] } }, data: new Uint8Array() },
+  previousSnapshot: null,
 });
 
-const cloneImage = (image: DiskImage): DiskImage => ({
-  hardState: { ...image.hardState },
-  storage: image.storage.clone(),
-  snapshotData: image.snapshotData,
-});
+const cloneImage = (image: DiskImage): DiskImage => ({ ...image, storage: image.storage.clone() });
+
+/** The stored snapshot at `index`, if still kept. */
+export const snapshotAt = (image: DiskImage, index: number): StoredSnapshot | null =>
+  [image.snapshot, image.previousSnapshot].find((stored) => stored?.meta.index === index) ?? null;
+
+function keepSnapshot(image: DiskImage, snapshot: StoredSnapshot): void {
+  image.previousSnapshot = image.snapshot;
+  image.snapshot = snapshot;
+}
 
 /**
  * A disk with a page cache: writes are visible at once (`live`) but survive a crash only once synced
@@ -42,7 +55,7 @@ export class SimDisk {
 
   /** Writes the initial state of a bootstrapped server, durably. */
   format(entries: Entry[], hardState: HardState): void {
-    this.durable = { hardState, storage: new MemoryStorage(entries), snapshotData: new Uint8Array() };
+    this.durable = { ...emptyImage(entries), hardState };
     this.live = cloneImage(this.durable);
   }
 
@@ -56,11 +69,11 @@ export class SimDisk {
     this.unsynced = [];
   }
 
-  /** Saves a snapshot taken locally, durably (temp file, fsync, rename), and compacts the log before `keepFrom`. */
-  saveSnapshot(meta: SnapshotMeta, data: Uint8Array, keepFrom: number): void {
+  /** Saves a snapshot taken locally, durably (temp file, fsync, rename), and compacts the log to `compactTo`. */
+  saveSnapshot(meta: SnapshotMeta, data: Uint8Array, compactTo: number): void {
     for (const image of [this.live, this.durable]) {
-      image.storage.compact(meta, keepFrom);
-      image.snapshotData = data;
+      keepSnapshot(image, { meta, data });
+      image.storage.compact(compactTo);
     }
   }
 
@@ -78,8 +91,7 @@ export class SimDisk {
   }
 }
 
-const durableCommit = (image: DiskImage) =>
-  Math.max(image.hardState.commit, image.storage.snapshotMeta().index);
+const durableCommit = (image: DiskImage) => Math.max(image.hardState.commit, image.snapshot.meta.index);
 
 function apply(image: DiskImage, write: Write): void {
   switch (write.kind) {
@@ -91,7 +103,7 @@ function apply(image: DiskImage, write: Write): void {
       return;
     case 'snapshot':
       image.storage.installSnapshot(write.meta);
-      image.snapshotData = write.data;
+      keepSnapshot(image, { meta: write.meta, data: write.data });
       return;
   }
 }

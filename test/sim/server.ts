@@ -1,9 +1,9 @@
 import type { RaftOptions } from '../../src/raft/core/config.ts';
-import type { Message } from '../../src/raft/core/messages.ts';
+import type { InstallSnapshot, Message } from '../../src/raft/core/messages.ts';
 import { RaftNode, type Ready } from '../../src/raft/core/node.ts';
 import { type Random, seededRandom } from '../../src/raft/core/prng.ts';
-import type { Entry, NodeId } from '../../src/raft/core/types.ts';
-import { SimDisk } from './disk.ts';
+import { type Entry, EntryType, type NodeId } from '../../src/raft/core/types.ts';
+import { SimDisk, snapshotAt } from './disk.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { ClientReply, ClientRequest } from './history.ts';
 import type { Invariants } from './invariants.ts';
@@ -73,11 +73,12 @@ export class SimServer {
       id: this.id,
       storage: live.storage,
       hardState: live.hardState,
+      snapshot: live.snapshot.meta,
       options: host.settings.raft,
       random: seededRandom(host.random.int(2 ** 32)),
     });
-    this.kv = KvStore.restore(live.snapshotData);
-    this.applied = live.storage.snapshotMeta().index;
+    this.kv = KvStore.restore(live.snapshot.data);
+    this.applied = live.snapshot.meta.index;
     host.invariants.started(this);
     const incarnation = this.incarnation;
     const tick = () => {
@@ -198,13 +199,12 @@ export class SimServer {
   private finish(ready: Ready): void {
     const raft = this.raft!;
     for (const message of ready.messages) {
-      const snapshotData =
-        message.type === 'install-snapshot' ? this.outgoingSnapshot(message.meta.index) : null;
-      this.host.send(message, snapshotData);
+      if (message.type === 'install-snapshot') this.streamSnapshot(message);
+      else this.host.send(message, null);
     }
     if (ready.snapshot) {
       this.host.count('snapshots installed');
-      this.kv = KvStore.restore(this.disk.live.snapshotData);
+      this.kv = KvStore.restore(this.disk.live.snapshot.data);
       this.applied = ready.snapshot.meta.index;
     }
     for (const entry of ready.committed) this.apply(entry);
@@ -222,11 +222,11 @@ export class SimServer {
     this.maybeSnapshot(raft);
   }
 
-  private outgoingSnapshot(index: number): Uint8Array {
-    const { storage, snapshotData } = this.disk.live;
-    if (storage.snapshotMeta().index !== index)
-      throw new Error(`${this.id}: snapshot ${index} is not the latest`);
-    return snapshotData;
+  /** Streams the snapshot a message names, if it is still kept; otherwise the stream fails at once. */
+  private streamSnapshot(message: InstallSnapshot): void {
+    const stored = snapshotAt(this.disk.live, message.meta.index);
+    if (stored) this.host.send(message, stored.data);
+    else this.host.queue.schedule(0, () => this.reportSnapshot(message.to, false));
   }
 
   private apply(entry: Entry): void {
@@ -237,8 +237,8 @@ export class SimServer {
     this.host.invariants.applied(this, entry);
     const pending = this.writes.get(entry.index);
     this.writes.delete(entry.index);
-    if (entry.kind === 'membership') this.host.count('membership changes applied');
-    if (entry.kind !== 'command') {
+    if (entry.type === EntryType.membership) this.host.count('membership changes applied');
+    if (entry.type !== EntryType.command) {
       pending?.reply({ kind: 'refused', leader: null });
       return;
     }
@@ -257,11 +257,11 @@ export class SimServer {
   }
 
   private maybeSnapshot(raft: RaftNode): void {
-    const { storage } = this.disk.live;
     const { snapshotEvery, keepTrailing } = this.host.settings;
-    if (this.applied - storage.snapshotMeta().index < snapshotEvery) return;
+    if (this.applied - this.disk.live.snapshot.meta.index < snapshotEvery) return;
     this.host.count('snapshots taken');
     const meta = raft.snapshotMetaAt(this.applied);
-    this.disk.saveSnapshot(meta, this.kv.serialize(), this.applied + 1 - keepTrailing);
+    this.disk.saveSnapshot(meta, this.kv.serialize(), this.applied - keepTrailing);
+    raft.snapshotSaved(meta);
   }
 }

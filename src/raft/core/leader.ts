@@ -2,6 +2,7 @@ import type { RaftOptions } from './config.ts';
 import type { RaftLog } from './log.ts';
 import {
   applyChange,
+  encodeMembership,
   isVoter,
   type MembershipChange,
   type MembershipHistory,
@@ -11,7 +12,7 @@ import type { AppendResponse, HeartbeatResponse, Outgoing } from './messages.ts'
 import { Progress, type ReplicationState } from './progress.ts';
 import { quorumValue } from './quorum.ts';
 import { ReadOnly, type ReadState } from './read-only.ts';
-import { type Entry, entryBytes, type NodeId } from './types.ts';
+import { type Entry, EntryType, entryBytes, type NodeId, type SnapshotMeta } from './types.ts';
 
 /** What a leader needs from the server it runs on. */
 export interface LeaderHost {
@@ -22,13 +23,14 @@ export interface LeaderHost {
   readonly log: RaftLog;
   readonly memberships: MembershipHistory;
   readonly options: RaftOptions;
+  /** The latest snapshot, sent to followers whose next entries are compacted. */
+  readonly snapshot: SnapshotMeta;
   send(message: Outgoing): void;
   readReady(state: ReadState): void;
 }
 
 /** An entry before the leader gives it its place in the log. */
-type EntryBody = WithoutPosition<Entry>;
-type WithoutPosition<E> = E extends unknown ? Omit<E, 'index' | 'term'> : never;
+type EntryBody = Omit<Entry, 'index' | 'term'>;
 
 export type Refusal =
   | { ok: false; reason: 'not-leader'; leader: NodeId | null }
@@ -69,7 +71,7 @@ export class Leader {
     this.reads = new ReadOnly(host.now);
     this.persisted = host.log.persistedIndex();
     this.syncPeers();
-    this.append([{ kind: 'noop' }]);
+    this.append([{ type: EntryType.noop, data: new Uint8Array() }]);
   }
 
   get transferee(): NodeId | null {
@@ -96,7 +98,7 @@ export class Leader {
 
   propose(data: Uint8Array): Proposed {
     if (this.transfer) return { ok: false, reason: 'transferring' };
-    const [entry] = this.append([{ kind: 'command', data }]);
+    const [entry] = this.append([{ type: EntryType.command, data }]);
     return { ok: true, index: entry!.index, term: entry!.term };
   }
 
@@ -110,7 +112,7 @@ export class Leader {
     }
     const membership = applyChange(memberships.current, change);
     if (typeof membership === 'string') return { ok: false, reason: 'invalid', detail: membership };
-    const [entry] = this.append([{ kind: 'membership', membership }]);
+    const [entry] = this.append([{ type: EntryType.membership, data: encodeMembership(membership) }]);
     return { ok: true, index: entry!.index, term: entry!.term };
   }
 
@@ -218,10 +220,10 @@ export class Leader {
   private append(bodies: EntryBody[]): Entry[] {
     const { log, memberships, term } = this.host;
     const first = log.lastIndex() + 1;
-    const entries = bodies.map((body, i) => ({ ...body, index: first + i, term }) as Entry);
+    const entries = bodies.map((body, i) => ({ ...body, index: first + i, term }));
     log.append(entries);
     memberships.record(entries);
-    if (entries.some((entry) => entry.kind === 'membership')) this.syncPeers();
+    if (entries.some((entry) => entry.type === EntryType.membership)) this.syncPeers();
     this.entriesToSend = true;
     return entries;
   }
@@ -344,7 +346,7 @@ export class Leader {
   }
 
   private sendSnapshot(to: NodeId, progress: Progress): void {
-    const meta = this.host.log.snapshotMeta();
+    const meta = this.host.snapshot;
     this.host.send({ type: 'install-snapshot', to, meta, handle: '', round: this.reads.stamp() });
     progress.becomeSnapshot(meta.index);
   }

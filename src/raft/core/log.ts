@@ -1,20 +1,19 @@
 import { type Entry, entryBytes, type SnapshotMeta } from './types.ts';
 
 /**
- * The persisted log as the core reads it. Implemented in memory (`MemoryStorage`) for tests and the
- * simulator, and over LMDB by the storage layer; the core never writes through it: writes leave in `Ready`.
+ * The persisted log as the core reads it, in etcd's terms. Implemented in memory (`MemoryStorage`) for tests
+ * and the simulator, and over LMDB by the storage layer; the core never writes through it (writes leave in
+ * `Ready`), and it must reflect a write once the driver calls `advance()`.
  */
 export interface LogView {
   /** Index of the first entry still held; `firstIndex() - 1` is the compaction point, whose term is known. */
   firstIndex(): number;
   /** Index of the last entry (the compaction point when the log is empty). */
   lastIndex(): number;
-  /** Term of the entry at `index`, for `firstIndex() - 1 <= index <= lastIndex()`; otherwise undefined. */
-  term(index: number): number | undefined;
-  /** Entries in [lo, hi), stopping once their size passes `maxBytes` (at least one is returned). */
+  /** Term of the entry at `index`; only asked for `firstIndex() - 1 <= index <= lastIndex()`. */
+  term(index: number): number;
+  /** Entries in [lo, hi), stopping before their size passes `maxBytes` (but always at least one). */
   entries(lo: number, hi: number, maxBytes: number): Entry[];
-  /** The latest durable snapshot: the one sent to followers too far behind. Never before the compaction point. */
-  snapshotMeta(): SnapshotMeta;
 }
 
 /** A snapshot received from the leader and not yet installed by the driver. */
@@ -81,7 +80,7 @@ export class RaftLog {
     if (this.pendingSnapshot) {
       return index === this.pendingSnapshot.meta.index ? this.pendingSnapshot.meta.term : undefined;
     }
-    return this.storage.term(index);
+    return index >= this.storage.firstIndex() - 1 ? this.storage.term(index) : undefined;
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -174,6 +173,10 @@ export class RaftLog {
     return [...this.unstable];
   }
 
+  hasUnstableEntries(): boolean {
+    return this.unstable.length > 0;
+  }
+
   incomingSnapshot(): IncomingSnapshot | null {
     return this.pendingSnapshot;
   }
@@ -198,10 +201,5 @@ export class RaftLog {
   /** The driver installed the snapshot at `index`; storage now reads from it. */
   snapshotInstalled(index: number): void {
     if (this.pendingSnapshot?.meta.index === index) this.pendingSnapshot = null;
-  }
-
-  /** The latest snapshot to send a follower (storage's: an incoming one is not installed yet). */
-  snapshotMeta(): SnapshotMeta {
-    return this.storage.snapshotMeta();
   }
 }

@@ -1,4 +1,4 @@
-import type { Entry, Membership, MembershipEntry, NodeId } from './types.ts';
+import { type Entry, EntryType, type Membership, type NodeId } from './types.ts';
 
 /** One server at a time: any majority of the old membership then overlaps any majority of the new one. */
 export type MembershipChange =
@@ -35,9 +35,21 @@ export function applyChange(membership: Membership, change: MembershipChange): M
   }
 }
 
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+export const encodeMembership = (membership: Membership): Uint8Array =>
+  utf8.encode(JSON.stringify(membership));
+
+export function decodeMembership(data: Uint8Array): Membership {
+  const { voters, learners } = JSON.parse(fromUtf8.decode(data)) as Membership;
+  return { voters, learners };
+}
+
 /** The entry every initial voter writes at index 1 when a cluster is bootstrapped (as Consul does). */
-export function bootstrapEntry(voters: NodeId[]): MembershipEntry {
-  return { index: 1, term: 1, kind: 'membership', membership: { voters: [...voters], learners: [] } };
+export function bootstrapEntry(voters: NodeId[]): Entry {
+  const membership = { voters: [...voters], learners: [] };
+  return { index: 1, term: 1, type: EntryType.membership, data: encodeMembership(membership) };
 }
 
 /**
@@ -68,8 +80,9 @@ export class MembershipHistory {
     if (first === undefined) return;
     this.truncateFrom(first.index);
     for (const entry of entries) {
-      if (entry.kind === 'membership')
-        this.changes.push({ index: entry.index, membership: entry.membership });
+      if (entry.type === EntryType.membership) {
+        this.changes.push({ index: entry.index, membership: decodeMembership(entry.data) });
+      }
     }
   }
 

@@ -1,20 +1,20 @@
 import type { LogView } from './log.ts';
 import { takeWithin } from './log.ts';
-import type { Entry, Membership, SnapshotMeta } from './types.ts';
+import type { Entry } from './types.ts';
 
-const noMembers: Membership = { voters: [], learners: [] };
+/** Where the compacted prefix of a log ends. */
+export interface CompactionPoint {
+  index: number;
+  term: number;
+}
 
-/** An in-memory log store: what the LMDB store does, for tests and the simulator. */
+/** An in-memory log store with the LMDB store's operations, for tests and the simulator. */
 export class MemoryStorage implements LogView {
-  /** The entry just before `entries[0]`: the compaction point. */
-  private base: { index: number; term: number };
-  private entryList: Entry[];
-  private snapshot: SnapshotMeta;
+  private base: CompactionPoint;
+  private entryList: Entry[] = [];
 
-  constructor(entries: Entry[] = [], snapshot: SnapshotMeta = { index: 0, term: 0, membership: noMembers }) {
-    this.snapshot = snapshot;
-    this.base = { index: snapshot.index, term: snapshot.term };
-    this.entryList = [];
+  constructor(entries: Entry[] = [], base: CompactionPoint = { index: 0, term: 0 }) {
+    this.base = { ...base };
     this.append(entries);
   }
 
@@ -26,9 +26,12 @@ export class MemoryStorage implements LogView {
     return this.base.index + this.entryList.length;
   }
 
-  term(index: number): number | undefined {
+  term(index: number): number {
     if (index === this.base.index) return this.base.term;
-    return this.entryList[index - this.base.index - 1]?.term;
+    const entry = this.entryList[index - this.base.index - 1];
+    if (!entry)
+      throw new Error(`no term for ${index}: the log holds [${this.firstIndex()}, ${this.lastIndex()}]`);
+    return entry.term;
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
@@ -39,10 +42,6 @@ export class MemoryStorage implements LogView {
     }
     const from = lo - this.base.index - 1;
     return takeWithin(this.entryList.slice(from, from + (hi - lo)), maxBytes);
-  }
-
-  snapshotMeta(): SnapshotMeta {
-    return this.snapshot;
   }
 
   /** Writes `entries`, dropping whatever followed `entries[0].index - 1`. */
@@ -58,27 +57,24 @@ export class MemoryStorage implements LogView {
     this.entryList.push(...entries);
   }
 
-  /** Records a snapshot taken locally and drops the entries before `keepFrom` (at most the snapshot's index + 1). */
-  compact(snapshot: SnapshotMeta, keepFrom: number): void {
-    if (snapshot.index > this.lastIndex()) throw new Error(`snapshot ${snapshot.index} is beyond the log`);
-    this.snapshot = snapshot;
-    const newBase = Math.min(keepFrom - 1, snapshot.index);
-    if (newBase <= this.base.index) return;
-    const dropped = newBase - this.base.index;
-    this.base = { index: newBase, term: this.term(newBase)! };
-    this.entryList = this.entryList.slice(dropped);
+  /** Drops the entries up to and including `index`, which a snapshot covers. */
+  compact(index: number): void {
+    if (index <= this.base.index) return;
+    if (index > this.lastIndex())
+      throw new Error(`cannot compact to ${index}: the log ends at ${this.lastIndex()}`);
+    const term = this.term(index);
+    this.entryList = this.entryList.slice(index - this.base.index);
+    this.base = { index, term };
   }
 
   /** Replaces the whole log with a snapshot received from the leader. */
-  installSnapshot(snapshot: SnapshotMeta): void {
-    this.snapshot = snapshot;
-    this.base = { index: snapshot.index, term: snapshot.term };
+  installSnapshot(point: CompactionPoint): void {
+    this.base = { ...point };
     this.entryList = [];
   }
 
   clone(): MemoryStorage {
-    const copy = new MemoryStorage([], this.snapshot);
-    copy.base = { ...this.base };
+    const copy = new MemoryStorage([], this.base);
     copy.entryList = [...this.entryList];
     return copy;
   }

@@ -139,15 +139,26 @@ export class RaftNode {
 
   /**
    * Describes a snapshot the application takes of its state at `index` (applied, and not before the latest
-   * snapshot). Store it with the data; the log store may then drop entries up to `index`.
+   * snapshot). Store it with the data, then report it with `snapshotSaved`.
    */
   snapshotMetaAt(index: number): SnapshotMeta {
-    const { log, memberships } = this.raft;
-    const latest = log.snapshotMeta().index;
-    if (index < latest || index > log.applied) {
-      throw new Error(`cannot describe a snapshot at ${index}: must be within [${latest}, ${log.applied}]`);
+    const { log, memberships, snapshot } = this.raft;
+    if (index < snapshot.index || index > log.applied) {
+      throw new Error(
+        `cannot describe a snapshot at ${index}: must be within [${snapshot.index}, ${log.applied}]`,
+      );
     }
     return { index, term: log.term(index)!, membership: memberships.at(index) };
+  }
+
+  /**
+   * The snapshot is durable: followers too far behind get this one from now on, and the log store may drop
+   * entries up to its index (keeping some helps followers that lag a little avoid a snapshot).
+   */
+  snapshotSaved(meta: SnapshotMeta): void {
+    if (meta.index <= this.raft.snapshot.index) return;
+    this.raft.snapshot = meta;
+    this.raft.memberships.compactTo(meta.index);
   }
 
   status(): Status {
@@ -173,7 +184,7 @@ export class RaftNode {
       raft.messages.length > 0 ||
       raft.readStates.length > 0 ||
       raft.abortedReads.length > 0 ||
-      raft.log.unstableEntries().length > 0 ||
+      raft.log.hasUnstableEntries() ||
       raft.log.incomingSnapshot() !== null ||
       raft.log.hasCommittedToApply() ||
       !sameHardState(raft.hardState, this.lastHardState) ||
@@ -219,16 +230,16 @@ export class RaftNode {
     const ready = this.outstanding;
     if (!ready) throw new Error('no Ready to advance');
     this.outstanding = null;
-    const { log, memberships } = this.raft;
+    const { log } = this.raft;
     if (ready.snapshot) {
       log.snapshotInstalled(ready.snapshot.meta.index);
       log.appliedTo(ready.snapshot.meta.index);
+      this.snapshotSaved(ready.snapshot.meta);
     }
     const lastEntry = ready.entries.at(-1);
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term);
     const lastApplied = ready.committed.at(-1);
     if (lastApplied) log.appliedTo(lastApplied.index);
-    memberships.compactTo(log.snapshotMeta().index);
     this.raft.persisted();
   }
 

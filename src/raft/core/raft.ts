@@ -15,7 +15,7 @@ import {
 import type { Random } from './prng.ts';
 import { tally } from './quorum.ts';
 import type { ReadState } from './read-only.ts';
-import type { HardState, NodeId, Role } from './types.ts';
+import type { HardState, NodeId, Role, SnapshotMeta } from './types.ts';
 
 export interface RaftInit {
   id: NodeId;
@@ -23,11 +23,15 @@ export interface RaftInit {
   storage: LogView;
   /** The persisted hard state (all zeroes and null for a new server). */
   hardState: HardState;
+  /** The latest durable snapshot (the state machine restores from it); omitted when there is none. */
+  snapshot?: SnapshotMeta;
   options?: Partial<RaftOptions>;
   random: Random;
   /** The last index the state machine already holds; by default that of the latest snapshot, restored at start. */
   applied?: number;
 }
+
+const noSnapshot: SnapshotMeta = { index: 0, term: 0, membership: { voters: [], learners: [] } };
 
 /**
  * The Raft protocol for one server, without I/O: elections (with pre-vote and leases), the follower's side of
@@ -40,6 +44,8 @@ export class Raft implements LeaderHost {
   readonly memberships: MembershipHistory;
   term: number;
   vote: NodeId | null;
+  /** The latest snapshot stored on this server. */
+  snapshot: SnapshotMeta;
   role: Role = 'follower';
   leaderId: NodeId | null = null;
   /** Ticks since start: the clock for contact times and the lease. */
@@ -68,7 +74,11 @@ export class Raft implements LeaderHost {
     this.random = init.random;
     this.term = hardState.term;
     this.vote = hardState.vote;
-    const snapshot = storage.snapshotMeta();
+    const snapshot = init.snapshot ?? noSnapshot;
+    if (snapshot.index < storage.firstIndex() - 1) {
+      throw new Error(`the log is compacted past the latest snapshot (${snapshot.index})`);
+    }
+    this.snapshot = snapshot;
     const applied = init.applied ?? snapshot.index;
     const committed = Math.max(hardState.commit, applied);
     if (committed > storage.lastIndex()) {

@@ -11,29 +11,19 @@ export interface Membership {
   learners: NodeId[];
 }
 
-interface EntryHeader {
+/**
+ * One log entry. `type` names what `data` holds: `command` (an application command, opaque to the core),
+ * `noop` (appended by every new leader: it may only commit entries of its own term, so it needs one) or
+ * `membership` (an encoded `Membership`, in force on a server as soon as the server appends it).
+ */
+export interface Entry {
   index: number;
   term: number;
-}
-
-/** An application command, opaque to the core. */
-export interface CommandEntry extends EntryHeader {
-  kind: 'command';
+  type: string;
   data: Uint8Array;
 }
 
-/** Appended by every new leader: it may only commit entries of its own term, so it needs one. */
-export interface NoopEntry extends EntryHeader {
-  kind: 'noop';
-}
-
-/** A membership; it takes effect on a server as soon as the server appends it, committed or not. */
-export interface MembershipEntry extends EntryHeader {
-  kind: 'membership';
-  membership: Membership;
-}
-
-export type Entry = CommandEntry | NoopEntry | MembershipEntry;
+export const EntryType = { command: 'command', noop: 'noop', membership: 'membership' } as const;
 
 /** What must survive a crash besides the log: the term, the vote cast in it, and how far the log is committed. */
 export interface HardState {
@@ -52,14 +42,4 @@ export interface SnapshotMeta {
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
 /** Rough encoded size of an entry, for the byte limits on messages and on what is applied at once. */
-export function entryBytes(entry: Entry): number {
-  const header = 24;
-  switch (entry.kind) {
-    case 'command':
-      return header + entry.data.byteLength;
-    case 'noop':
-      return header;
-    case 'membership':
-      return header + 40 * (entry.membership.voters.length + entry.membership.learners.length);
-  }
-}
+export const entryBytes = (entry: Entry): number => 16 + entry.type.length + entry.data.byteLength;
