@@ -11,7 +11,8 @@ export const entryDigest = (entry: Entry): string =>
 
 /**
  * Raft's safety properties, checked as the simulation runs: election safety (one leader per term), log
- * matching, leader completeness, state-machine safety, and that no server's durable commit index goes back.
+ * matching, leader completeness, state-machine safety (entries applied, and snapshots), and that no
+ * server's durable commit index goes back.
  */
 export class Invariants {
   private readonly leaders = new Map<number, NodeId>();
@@ -21,6 +22,7 @@ export class Invariants {
   private readonly committed = new Map<number, string>();
   private highestCommitted = 0;
   private readonly seenCommit = new Map<NodeId, number>();
+  private readonly snapshotStates = new Map<number, string>();
 
   /** Called after every event that touched `server`. */
   check(server: SimServer): void {
@@ -64,6 +66,13 @@ export class Invariants {
   /** State-machine safety: every server applies the same entry at each index. */
   applied(server: SimServer, entry: Entry): void {
     this.agree(server, entry.index, entryDigest(entry), 'applied');
+  }
+
+  /** A snapshot at `index` holds the same state wherever it was taken or installed. */
+  snapshot(server: SimServer, index: number, stateDigest: string): void {
+    const known = this.snapshotStates.get(index);
+    if (known === undefined) this.snapshotStates.set(index, stateDigest);
+    else if (known !== stateDigest) this.fail(`${server.id} holds a different state at snapshot ${index}`);
   }
 
   durableCommit(id: NodeId, before: number, after: number): void {

@@ -16,18 +16,29 @@ import {
 const written = { kind: 'written', result: { ok: true } };
 
 describe('elections', () => {
-  test('a 3-server cluster elects a leader and commits promptly (liveness report)', (t) => {
-    const sim = scenario();
-    const leader = awaitLeader(sim, 1000);
-    const electedAt = sim.queue.now;
-    assert.deepEqual(put(sim, leader.id, 'k', 'v'), written);
-    const committedAt = sim.queue.now;
+  test('a fault-free 3-server cluster elects a leader and commits promptly (liveness report)', (t) => {
+    const elections: number[] = [];
+    const commits: number[] = [];
+    for (let seed = 1; seed <= 50; seed++) {
+      const sim = scenario({ seed });
+      const leader = awaitLeader(sim, 2000);
+      elections.push(sim.queue.now);
+      const electedAt = sim.queue.now;
+      assert.deepEqual(put(sim, leader.id, 'k', 'v'), written);
+      commits.push(sim.queue.now - electedAt);
+    }
+    const summary = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const at = (q: number) =>
+        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(1);
+      return `median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms`;
+    };
     t.diagnostic(
-      `leader after ${electedAt.toFixed(0)} ms, first write acknowledged ${(committedAt - electedAt).toFixed(1)} ms later`,
+      `first leader: ${summary(elections)}; first write acknowledged after it: ${summary(commits)}`,
     );
-    // One randomized election timeout (150–300 ms) and a few round trips; a write is a round trip or two.
-    assert.ok(electedAt < 700, `election took ${electedAt} ms`);
-    assert.ok(committedAt - electedAt < 30, `first commit took ${committedAt - electedAt} ms`);
+    // An election timeout (150–300 ms), maybe a second round after a split vote; a write is a round trip.
+    assert.ok(Math.max(...elections) < 1000);
+    assert.ok(Math.max(...commits) < 30);
   });
 
   test('a new leader takes over after the leader crashes, and the old one catches up on restart', (t) => {

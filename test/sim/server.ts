@@ -206,6 +206,7 @@ export class SimServer {
       this.host.count('snapshots installed');
       this.kv = KvStore.restore(this.disk.live.snapshot.data);
       this.applied = ready.snapshot.meta.index;
+      this.host.invariants.snapshot(this, this.applied, this.kv.digest());
     }
     for (const entry of ready.committed) this.apply(entry);
     for (const { requestId, index } of ready.readStates) {
@@ -260,6 +261,7 @@ export class SimServer {
     const { snapshotEvery, keepTrailing } = this.host.settings;
     if (this.applied - this.disk.live.snapshot.meta.index < snapshotEvery) return;
     this.host.count('snapshots taken');
+    this.host.invariants.snapshot(this, this.applied, this.kv.digest());
     const meta = raft.snapshotMetaAt(this.applied);
     this.disk.saveSnapshot(meta, this.kv.serialize(), this.applied - keepTrailing);
     raft.snapshotSaved(meta);
