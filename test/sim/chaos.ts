@@ -1,3 +1,4 @@
+import type { RaftOptions } from '../../src/raft/core/config.ts';
 import type { MembershipChange } from '../../src/raft/core/membership.ts';
 import { isMember, membersOf } from '../../src/raft/core/membership.ts';
 import { type Random, seededRandom } from '../../src/raft/core/prng.ts';
@@ -33,6 +34,7 @@ export function runChaosSeed(seed: number, budget: ChaosBudget): SeedOutcome {
     spares,
     settings: {
       ...defaultSettings,
+      raft: tightLimits(random),
       syncMs: [0.2, 1 + random.float() * 8],
       snapshotEvery: 8 + random.int(40),
       keepTrailing: random.int(6),
@@ -58,6 +60,15 @@ export function runChaosSeed(seed: number, budget: ChaosBudget): SeedOutcome {
   } catch (error) {
     return outcome(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }
+}
+
+/** Small windows and byte caps, so that flow control, batching limits and partial applies come into play. */
+function tightLimits(random: Random): Partial<RaftOptions> {
+  return {
+    maxInflightMessages: 1 + random.int(8),
+    maxMessageBytes: 50 + random.int(2000),
+    maxApplyBytes: 50 + random.int(2000),
+  };
 }
 
 function noisyNetwork(random: Random): NetworkFaults {

@@ -257,6 +257,41 @@ describe('raft core', () => {
   });
 });
 
+test('a follower can still describe snapshots of entries it applies after receiving a newer snapshot', () => {
+  const members = cluster(['n1', 'n2', 'n3']);
+  const follower = members.get('n2')!;
+  const append: AppendRequest = {
+    type: 'append',
+    from: 'n1',
+    to: 'n2',
+    term: 2,
+    prevIndex: 1,
+    prevTerm: 1,
+    entries: [command(2, 2), command(3, 2)],
+    commit: 3,
+    round: 1,
+  };
+  follower.node.step(append);
+  const ready = follower.node.ready();
+  // While that Ready is being persisted, the leader sends a snapshot far ahead.
+  const membership = { voters: ['n1', 'n2', 'n3'], learners: ['n4'] };
+  follower.node.step({
+    type: 'install-snapshot',
+    from: 'n1',
+    to: 'n2',
+    term: 2,
+    meta: { index: 10, term: 2, membership },
+    handle: 'h',
+    round: 2,
+  });
+  follower.storage.append(ready.entries);
+  follower.node.advance();
+  assert.deepEqual(follower.node.snapshotMetaAt(3).membership, { voters: ['n1', 'n2', 'n3'], learners: [] });
+  const next = follower.node.ready();
+  assert.deepEqual(next.snapshot?.meta.membership, membership);
+  assert.deepEqual(follower.node.status().membership, membership);
+});
+
 describe('raft core building blocks', () => {
   test('options are validated', () => {
     assert.equal(resolveOptions().heartbeatTicks, 5);

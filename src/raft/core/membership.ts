@@ -95,9 +95,13 @@ export class MembershipHistory {
     throw new Error(`no membership known at index ${index}: history starts at ${this.changes[0]!.index}`);
   }
 
-  /** The log was replaced by a snapshot. */
-  reset(index: number, membership: Membership): void {
-    this.changes = [{ index, membership }];
+  /**
+   * The log was replaced by a snapshot at `index`. Changes up to `committed` stay known: entries up to there
+   * may still be waiting to be applied, and the application may snapshot them meanwhile.
+   */
+  restore(index: number, membership: Membership, committed: number): void {
+    this.truncateFrom(committed + 1);
+    this.changes.push({ index, membership });
   }
 
   /** Forgets changes that no longer matter once the log before `index` is compacted. */

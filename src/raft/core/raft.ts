@@ -372,8 +372,8 @@ export class Raft implements LeaderHost {
         // The log already holds the snapshot's entries: just commit them.
         log.commitTo(meta.index);
       } else {
+        this.memberships.restore(meta.index, meta.membership, log.committed);
         log.restore({ meta, handle: m.handle });
-        this.memberships.reset(meta.index, meta.membership);
       }
     }
     this.answerAppend(m.from, m.round, true, matched);
