@@ -15,12 +15,17 @@ export const entryDigest = (entry: Entry): string =>
  * server's durable commit index goes back.
  */
 export class Invariants {
-  private readonly leaders = new Map<number, NodeId>();
+  private readonly leaders = new Map<number, SimServer>();
+  private highestLeaderTerm = 0;
   /** For each (index, term) ever written anywhere: the entry's digest and the term of the entry before it. */
   private readonly written = new Map<string, string>();
   /** Digest of the entry committed at each index, as first seen committed by any server. */
   private readonly committed = new Map<number, string>();
-  private highestCommitted = 0;
+  /**
+   * The highest commit index seen by a server in each term. A server learns commits only from the leader of
+   * its current term (or from its own leadership), so this tells in which term entries were committed.
+   */
+  private readonly commitFrontier = new Map<number, number>();
   private readonly seenCommit = new Map<NodeId, number>();
   private readonly snapshotStates = new Map<number, string>();
 
@@ -32,16 +37,19 @@ export class Invariants {
     if (role === 'leader') {
       const known = this.leaders.get(term);
       if (known === undefined) {
-        this.leaders.set(term, server.id);
-        this.checkCompleteness(server);
-      } else if (known !== server.id) {
-        this.fail(`two leaders in term ${term}: ${known} and ${server.id}`);
+        this.leaders.set(term, server);
+        this.highestLeaderTerm = Math.max(this.highestLeaderTerm, term);
+        this.checkHolds(server, this.committedBefore(term), 'as new leader');
+      } else if (known !== server) {
+        this.fail(`two leaders in term ${term}: ${known.id} and ${server.id}`);
       }
     }
     const seen = this.seenCommit.get(server.id) ?? 0;
     if (commit > seen) {
       this.recordCommitted(server, seen, commit);
       this.seenCommit.set(server.id, commit);
+      this.commitFrontier.set(term, Math.max(this.commitFrontier.get(term) ?? 0, commit));
+      if (term < this.highestLeaderTerm) this.checkLaterLeaders(term, commit);
     }
   }
 
@@ -79,18 +87,35 @@ export class Invariants {
     if (after < before) this.fail(`${id}: durable commit index went back from ${before} to ${after}`);
   }
 
-  /** Every entry committed so far is, unchanged, in the log of the leader that just took over. */
-  private checkCompleteness(server: SimServer): void {
-    const log = server.raft!.log;
-    if (log.lastIndex() < this.highestCommitted) {
-      this.fail(
-        `${server.id} leads with log ending at ${log.lastIndex()}, but ${this.highestCommitted} is committed`,
-      );
+  /**
+   * Leader completeness: what was committed in a term is, unchanged, in the log of every leader of a later
+   * term (a leader of an earlier term may still be elected late, on slow votes, and hold less: it cannot
+   * commit anything, since a majority has moved on).
+   */
+  private committedBefore(term: number): number {
+    let highest = 0;
+    for (const [seenIn, index] of this.commitFrontier) if (seenIn < term) highest = Math.max(highest, index);
+    return highest;
+  }
+
+  /** Entries just committed in `term` must be in the logs of current leaders of later terms too. */
+  private checkLaterLeaders(term: number, commit: number): void {
+    for (const [leaderTerm, leader] of this.leaders) {
+      if (leaderTerm > term && leader.raft?.role === 'leader' && leader.raft.term === leaderTerm) {
+        this.checkHolds(leader, commit, `as leader of term ${leaderTerm}`);
+      }
     }
+  }
+
+  private checkHolds(server: SimServer, upTo: number, what: string): void {
+    const log = server.raft!.log;
+    if (log.lastIndex() < upTo)
+      this.fail(`${server.id} ${what} has a log ending at ${log.lastIndex()}, but ${upTo} is committed`);
     const first = log.firstIndex();
-    if (first > this.highestCommitted) return;
-    const entries = log.entries(first, this.highestCommitted + 1, Number.POSITIVE_INFINITY);
-    for (const entry of entries) this.agree(server, entry.index, entryDigest(entry), 'holds as new leader');
+    if (first > upTo) return;
+    for (const entry of log.entries(first, upTo + 1, Number.POSITIVE_INFINITY)) {
+      this.agree(server, entry.index, entryDigest(entry), `holds ${what}`);
+    }
   }
 
   private recordCommitted(server: SimServer, from: number, to: number): void {
@@ -100,7 +125,6 @@ export class Invariants {
     for (const entry of log.entries(lo, to + 1, Number.POSITIVE_INFINITY)) {
       this.agree(server, entry.index, entryDigest(entry), 'committed');
     }
-    this.highestCommitted = Math.max(this.highestCommitted, to);
   }
 
   private agree(server: SimServer, index: number, digest: string, what: string): void {

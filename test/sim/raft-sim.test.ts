@@ -11,7 +11,7 @@ import { type ChaosBudget, runChaosSeed, type SeedOutcome } from './chaos.ts';
 //   TRIBUNE_SIM_FIRST_SEED=F   start at seed F instead of 1
 //   TRIBUNE_SIM_SEED=S         replay seed S alone, with its fault log
 
-const budget: ChaosBudget = { chaosMs: 3000, recoveryMs: 3000 };
+const budget: ChaosBudget = { chaosMs: 4000, recoveryMs: 3000 };
 const replayCommand = (seed: number) =>
   `TRIBUNE_SIM_SEED=${seed} node scripts/run-tests.mjs test/sim/raft-sim.test.ts`;
 
