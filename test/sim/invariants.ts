@@ -6,7 +6,7 @@ import type { SimServer } from './server.ts';
 export class InvariantViolation extends Error {}
 
 /** Identifies an entry's content and term, to compare entries across servers. */
-export const entryDigest = (entry: Entry): string =>
+const entryDigest = (entry: Entry): string =>
   `${entry.term}:${entry.type}:${Buffer.from(entry.data).toString('base64')}`;
 
 /**

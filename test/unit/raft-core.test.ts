@@ -257,6 +257,42 @@ describe('raft core', () => {
   });
 });
 
+test('reads waiting on a leader that steps down are aborted', () => {
+  const members = cluster(['n1', 'n2', 'n3']);
+  elect(members, 'n1');
+  const leader = members.get('n1')!;
+  assert.equal(leader.node.readIndex('r1'), true);
+  leader.node.step({ type: 'heartbeat', from: 'n2', to: 'n1', term: 9, commit: 0, round: 1 });
+  assert.equal(leader.node.role, 'follower');
+  assert.deepEqual(leader.node.ready().abortedReads, ['r1']);
+});
+
+test('an unreachable follower goes back to probing', () => {
+  const members = cluster(['n1', 'n2', 'n3']);
+  elect(members, 'n1');
+  const leader = members.get('n1')!.node;
+  assert.equal(leader.status().peers.find((peer) => peer.id === 'n2')?.state, 'replicate');
+  leader.reportUnreachable('n2');
+  assert.equal(leader.status().peers.find((peer) => peer.id === 'n2')?.state, 'probe');
+});
+
+test('a learner never campaigns, and a leader that removes itself steps down once that commits', () => {
+  const members = cluster(['n1', 'n2', 'n3']);
+  elect(members, 'n1');
+  const leader = members.get('n1')!.node;
+  members.set('n4', new Member('n4', [], { term: 0, vote: null, commit: 0 }));
+  assert.ok(leader.proposeMembershipChange({ kind: 'add-learner', node: 'n4' }).ok);
+  settle(members);
+  const learner = members.get('n4')!.node;
+  assert.deepEqual(learner.status().membership.learners, ['n4']);
+  for (let i = 0; i < 100; i++) learner.tick();
+  assert.deepEqual(learner.ready().messages, []);
+  assert.ok(leader.proposeMembershipChange({ kind: 'remove', node: 'n1' }).ok);
+  settle(members);
+  assert.equal(leader.role, 'follower');
+  assert.deepEqual(members.get('n2')!.node.status().membership.voters, ['n2', 'n3']);
+});
+
 test('a follower can still describe snapshots of entries it applies after receiving a newer snapshot', () => {
   const members = cluster(['n1', 'n2', 'n3']);
   const follower = members.get('n2')!;

@@ -5,6 +5,8 @@ export type { IncomingSnapshot, LogView } from './log.ts';
 export {
   applyChange,
   bootstrapEntry,
+  decodeMembership,
+  encodeMembership,
   isMember,
   isVoter,
   type MembershipChange,

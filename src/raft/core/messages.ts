@@ -89,8 +89,6 @@ export type Message =
   | InstallSnapshot
   | TimeoutNow;
 
-export type MessageType = Message['type'];
-
 /** A message as its author writes it; the sender's id and term are filled in on the way out. */
 export type Outgoing = WithoutEnvelope<Message>;
 type WithoutEnvelope<M> = M extends unknown ? Omit<M, 'from' | 'term'> : never;
