@@ -3,6 +3,8 @@
 // at the first positional argument or after `--`, and errors read as Go prints them. Common option parsers
 // treat `-abc` as three short options, which would break scripts written for Consul.
 
+import { parseGoBool } from '../util/go-bool.ts';
+
 /** One flag: its name, help text, default, and how a command-line value updates it. */
 export interface FlagDef<T> {
   readonly name: string;
@@ -51,7 +53,7 @@ export function boolFlag(name: string, usage: string, defaultValue = false): Fla
     defaultValue,
     isBool: true,
     typeName: '',
-    set: (raw) => parseGoBool(raw),
+    set: (raw) => parseFlagBool(raw),
     show: (value) => (value ? 'true' : ''),
   };
 }
@@ -173,11 +175,10 @@ export function parseFlags<S extends FlagSpec>(spec: S, argv: readonly string[])
   return { flags: values as FlagValues<S>, args: argv.slice(i), given };
 }
 
-/** Go's strconv.ParseBool. */
-function parseGoBool(raw: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(raw)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(raw)) return false;
-  throw new Error(PARSE_ERROR);
+function parseFlagBool(raw: string): boolean {
+  const value = parseGoBool(raw);
+  if (value === undefined) throw new Error(PARSE_ERROR);
+  return value;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DurationError, parseDuration } from '../util/duration.ts';
-import { badRequest } from './errors.ts';
+import { parseGoBool } from '../util/go-bool.ts';
+import { badRequest, HttpError } from './errors.ts';
 
 // Query-string parameters as Consul reads them: a flag counts when present, even without a value (`?recurse`).
 
@@ -26,15 +27,14 @@ export function has(query: Query, name: string): boolean {
   return query[name] !== undefined;
 }
 
-/** `?passing`, `?passing=true` and `?passing=1` are true; `?passing=false` is false. */
+/** `?passing`, `?passing=true` and `?passing=1` are true; `?passing=false` is false (Go's ParseBool). */
 export function flag(query: Query, name: string): boolean {
   const value = param(query, name);
   if (value === undefined) return false;
   if (value === '') return true;
-  const normalized = value.toLowerCase();
-  if (['1', 't', 'true'].includes(normalized)) return true;
-  if (['0', 'f', 'false'].includes(normalized)) return false;
-  throw badRequest(`Invalid value for ?${name}: ${value}`);
+  const parsed = parseGoBool(value);
+  if (parsed === undefined) throw badRequest(`Invalid value for ?${name}: ${value}`);
+  return parsed;
 }
 
 export function unsignedParam(query: Query, name: string, message: string): number | undefined {
@@ -46,14 +46,21 @@ export function unsignedParam(query: Query, name: string, message: string): numb
 
 const UINT64_MAX = 2n ** 64n - 1n;
 
-/** A Go uint64 from the query string: a number while exact, a bigint beyond 2^53. */
-export function uint64Param(query: Query, name: string, message: string): number | bigint | undefined {
+/**
+ * A Go uint64 from the query string: a number while exact, a bigint beyond 2^53. Consul hands these to
+ * strconv.ParseUint and returns its error unchanged, which its HTTP layer answers as a 500.
+ */
+export function uint64Param(query: Query, name: string): number | bigint | undefined {
   const value = param(query, name);
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || BigInt(value) > UINT64_MAX) throw badRequest(message);
+  if (!/^\d+$/.test(value)) throw parseUintError(value, 'invalid syntax');
   const big = BigInt(value);
+  if (big > UINT64_MAX) throw parseUintError(value, 'value out of range');
   return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
+
+const parseUintError = (value: string, reason: string) =>
+  new HttpError(500, `strconv.ParseUint: parsing ${JSON.stringify(value)}: ${reason}`);
 
 export function durationParam(query: Query, name: string, message: string): number | undefined {
   const value = param(query, name);

@@ -7,7 +7,6 @@ import Fastify, {
 import { StateError } from '../state/errors.ts';
 import type { HttpContext } from './context.ts';
 import { HttpError } from './errors.ts';
-import { FilterError } from './filter/index.ts';
 import { mount } from './router.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -76,7 +75,6 @@ function describeError(
   bodyLimit: number,
 ): { status: number; message: string; headers: Record<string, string> } {
   if (err instanceof HttpError) return { status: err.status, message: err.message, headers: err.headers };
-  if (err instanceof FilterError) return { status: 400, message: err.message, headers: {} };
   if (err instanceof StateError) return { status: 500, message: err.message, headers: {} };
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const size = contentLength ? `(${contentLength} bytes)` : '';

@@ -6,6 +6,7 @@ import { ChangeSignal } from './changes.ts';
 import { truncateOutput } from './check-output.ts';
 import { type RunningCheck, startCheck } from './checks/runner.ts';
 import type { CheckSpec } from './checks/spec.ts';
+import { withDefaultTaggedAddresses } from './tagged-addresses.ts';
 
 // What this agent itself registered: its services and checks, the runners behind them (TTL, HTTP, TCP, UDP, script), maintenance mode,
 // and the reaping of services whose checks stay critical. Every change is written through to the catalog in
@@ -68,7 +69,8 @@ export class LocalAgent {
   }
 
   /** Registers (or replaces) a service and its checks; with `replaceChecks`, drops its checks not listed. */
-  async addService(service: ServiceInput, checks: LocalCheck[], replaceChecks = false): Promise<void> {
+  async addService(definition: ServiceInput, checks: LocalCheck[], replaceChecks = false): Promise<void> {
+    const service = withDefaultTaggedAddresses(definition);
     const dropped = replaceChecks
       ? this.listChecks().filter(
           (c) => c.check.ServiceID === service.ID && !checks.some((n) => n.check.CheckID === c.check.CheckID),
@@ -118,7 +120,7 @@ export class LocalAgent {
       );
     const heartbeat = this.runners.get(id)?.heartbeat;
     if (!heartbeat) throw new NotTTLCheckError(`CheckID "${id}" does not have associated TTL`);
-    heartbeat();
+    heartbeat(output);
     this.setStatus(local, status, output);
     await this.syncCheck(id);
   }

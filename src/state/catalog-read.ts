@@ -9,7 +9,7 @@ import {
   serviceWatchKey,
   tableWatchKey,
 } from './schema.ts';
-import type { CheckRow, HealthStatus, NodeRow, ServiceRow } from './types.ts';
+import type { CheckRow, NodeRow, ServiceRow } from './types.ts';
 import type { WatchSet } from './watch.ts';
 
 // Catalog and health reads. Results come sorted as Consul's memdb iterates them (by node, then ID), and each
@@ -82,7 +82,8 @@ export function serviceChecks(db: StateDB, ws: WatchSet, name: string): Read<Che
   return { index: serviceIndex(db, name, true), value: checks.sort(byNodeThenCheck) };
 }
 
-export function checksInState(db: StateDB, ws: WatchSet, state: HealthStatus | 'any'): Read<CheckRow[]> {
+/** Checks whose status is `state`, or all of them for `any`. */
+export function checksInState(db: StateDB, ws: WatchSet, state: string): Read<CheckRow[]> {
   ws.add(tableWatchKey('checks'));
   const rows = state === 'any' ? db.checks.values() : db.checks.group('status', state);
   return { index: db.tableIndex('checks'), value: [...rows].sort(byNodeThenCheck) };

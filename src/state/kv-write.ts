@@ -81,7 +81,7 @@ function release(tx: WriteTx, op: KVOp): boolean {
 
 function requireSession(tx: WriteTx, op: KVOp): string {
   if (!op.Session) throw new StateError('Missing session');
-  if (!tx.db.sessions.get(op.Session)) throw new StateError(`Invalid session "${op.Session}"`);
+  if (!tx.db.sessions.get(op.Session)) throw new StateError(`invalid session "${op.Session}"`);
   return op.Session;
 }
 

@@ -28,10 +28,11 @@ export class TxnRollback extends Error {
   }
 }
 
-export const READ_VERBS = new Set(['get', 'get-tree', 'check-index', 'check-session', 'check-not-exists']);
+const WRITE_VERBS = new Set(['set', 'cas', 'lock', 'unlock', 'delete', 'delete-cas', 'delete-tree']);
 
+/** As Consul decides it: an op whose verb is not a known write (an unknown verb included) is a read. */
 export function isReadOnly(ops: TxnOp[]): boolean {
-  return ops.every((op) => READ_VERBS.has(verbOf(op)));
+  return ops.every((op) => !WRITE_VERBS.has(verbOf(op)));
 }
 
 export function verbOf(op: TxnOp): string {
@@ -61,7 +62,7 @@ function runOp(tx: WriteTx, op: TxnOp): TxnResult[] {
   if ('Node' in op) {
     const { Verb, Node } = op.Node;
     const existing = tx.db.nodes.get(lower(Node.Node));
-    return catalogOp(Verb, existing, Node.ModifyIndex, `node "${Node.Node}"`, {
+    return catalogOp('Node', Verb, existing, Node.ModifyIndex, `node "${Node.Node}"`, {
       set: () => ({ Node: ensureNode(tx, stripIndex(Node)) }),
       delete: () => deleteNode(tx, Node.Node),
       wrap: (row) => ({ Node: row }),
@@ -70,7 +71,8 @@ function runOp(tx: WriteTx, op: TxnOp): TxnResult[] {
   if ('Service' in op) {
     const { Verb, Node, Service } = op.Service;
     const existing = tx.db.services.get(serviceKey(Node, Service.ID));
-    return catalogOp(Verb, existing, Service.ModifyIndex, `service "${Service.ID}" on node "${Node}"`, {
+    const what = `service "${Service.ID}" on node "${Node}"`;
+    return catalogOp('Service', Verb, existing, Service.ModifyIndex, what, {
       set: () => ({ Service: ensureService(tx, Node, stripIndex(Service)) }),
       delete: () => deleteService(tx, Node, Service.ID),
       wrap: (row) => ({ Service: row }),
@@ -78,7 +80,8 @@ function runOp(tx: WriteTx, op: TxnOp): TxnResult[] {
   }
   const { Verb, Check } = op.Check;
   const existing = tx.db.checks.get(checkKey(Check.Node, Check.CheckID));
-  return catalogOp(Verb, existing, Check.ModifyIndex, `check "${Check.CheckID}" on node "${Check.Node}"`, {
+  const what = `check "${Check.CheckID}" on node "${Check.Node}"`;
+  return catalogOp('Check', Verb, existing, Check.ModifyIndex, what, {
     set: () => ({ Check: ensureCheck(tx, stripIndex(Check)) }),
     delete: () => deleteCheck(tx, Check.Node, Check.CheckID),
     wrap: (row) => ({ Check: row }),
@@ -93,6 +96,7 @@ interface CatalogActions<R> {
 
 /** The five catalog verbs share their rules across nodes, services and checks. */
 function catalogOp<R extends RaftIndexes>(
+  kind: 'Node' | 'Service' | 'Check',
   verb: CatalogVerb,
   existing: R | undefined,
   casIndex: number | undefined,
@@ -117,7 +121,7 @@ function catalogOp<R extends RaftIndexes>(
       actions.delete();
       return [];
     default:
-      throw new StateError(`unknown verb "${verb}"`);
+      throw new StateError(`unknown ${kind} verb "${verb}"`);
   }
 }
 
@@ -146,8 +150,16 @@ function kvOp(tx: WriteTx, op: KVOp): TxnResult[] {
     case 'check-not-exists':
       if (existing) throw new StateError(`key "${op.Key}" exists`);
       return [];
-    default:
+    case 'set':
+    case 'cas':
+    case 'lock':
+    case 'unlock':
+    case 'delete':
+    case 'delete-cas':
+    case 'delete-tree':
       return kvWrite(tx, op);
+    default:
+      throw new StateError(`unknown KV verb "${op.Verb}"`);
   }
 }
 

@@ -14,6 +14,7 @@
 //   does for slices of structs. So `Checks.Status != passing` means "some check is not passing", and
 //   both it and `Checks.Status == passing` are false when there are no checks.
 
+import { parseGoBool } from '../../util/go-bool.ts';
 import { quote } from './lexer.ts';
 import type { Expr, MatchExpr } from './parser.ts';
 
@@ -120,15 +121,10 @@ function matches(m: MatchExpr, value: Json): boolean {
 // The literal as the selected value's type, or undefined if it cannot be read as one.
 function coerce(raw: string, like: Json): number | boolean | undefined {
   if (typeof like === 'number') return parseGoNumber(raw);
-  if (typeof like === 'boolean') return GO_BOOLEANS.get(raw);
+  if (typeof like === 'boolean') return parseGoBool(raw);
   return undefined;
 }
 
-// strconv.ParseBool
-const GO_BOOLEANS = new Map<string, boolean>([
-  ...['1', 't', 'T', 'TRUE', 'true', 'True'].map((s): [string, boolean] => [s, true]),
-  ...['0', 'f', 'F', 'FALSE', 'false', 'False'].map((s): [string, boolean] => [s, false]),
-]);
 // strconv.ParseInt with base 0 (0x, 0b, 0o and a bare leading 0 for octal; `_` between digits),
 // else strconv.ParseFloat's decimal forms.
 const GO_INTEGER =

@@ -5,7 +5,7 @@ import { EvaluationError, evaluate } from './evaluate.ts';
 import { ParseError } from './lexer.ts';
 import { type Expr, parse } from './parser.ts';
 
-/** A filter that cannot be used; its message is what the HTTP layer returns with status 400. */
+/** A filter that cannot be used. Consul answers it as an internal error (500) with this message. */
 export class FilterError extends Error {
   override name = 'FilterError';
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { LocalCheck } from '../../local/local-agent.ts';
+import { parseGoBool } from '../../util/go-bool.ts';
 import { abortOnClose, readOptions } from '../blocking.ts';
 import { decodeBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
@@ -29,9 +30,7 @@ export function agentServiceRoutes(ctx: HttpContext): Routes {
   const deregister = async (req: FastifyRequest, reply: FastifyReply) => {
     const id = idOf(req);
     if (!(await local.removeService(id))) {
-      throw notFound(
-        `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`,
-      );
+      throw notFound(unknownServiceId(id));
     }
     return reply.send();
   };
@@ -63,7 +62,7 @@ export function agentServiceRoutes(ctx: HttpContext): Routes {
       PUT: async (req, reply) => {
         const id = idOf(req);
         const enable = enableParam(req);
-        if (!local.getService(id)) throw notFound(`Unknown service ID "${id}"`);
+        if (!local.getService(id)) throw notFound(unknownServiceId(id));
         await local.setServiceMaintenance(id, enable, param(queryOf(req), 'reason') ?? '');
         return reply.send();
       },
@@ -72,13 +71,17 @@ export function agentServiceRoutes(ctx: HttpContext): Routes {
   };
 }
 
+const unknownServiceId = (id: string) =>
+  `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`;
+
 /** `?enable` is required and boolean, as Consul's maintenance endpoints insist. */
 export function enableParam(req: FastifyRequest): boolean {
   const query = queryOf(req);
   if (!has(query, 'enable') || param(query, 'enable') === '') throw badRequest('Missing value for enable');
-  const value = param(query, 'enable')!.toLowerCase();
-  if (value !== 'true' && value !== 'false') throw badRequest(`Invalid value for enable: "${value}"`);
-  return value === 'true';
+  const value = param(query, 'enable')!;
+  const enable = parseGoBool(value);
+  if (enable === undefined) throw badRequest(`Invalid value for enable: "${value}"`);
+  return enable;
 }
 
 /** One local service with its ContentHash; `?hash=` blocks until the service's hash differs. */

@@ -125,8 +125,9 @@ async function register(ctx: HttpContext, req: FastifyRequest, reply: FastifyRep
   const body = decodeBody(req, registerBody);
   checkDatacenter(ctx, body.Datacenter);
   const node = toNodeInput(body, ctx.agent.config.datacenter);
+  // Consul's Catalog.Register RPC refuses this, so its HTTP layer answers with a 500.
   if (!node.Address && !body.SkipNodeUpdate)
-    throw badRequest('Must provide address if SkipNodeUpdate is not set');
+    throw new HttpError(500, 'Must provide address if SkipNodeUpdate is not set');
   const service = body.Service ? toServiceInput(body.Service) : null;
   const checks = [...(body.Check ? [body.Check] : []), ...(body.Checks ?? [])].map((check) => {
     if (check.Node && check.Node.toLowerCase() !== node.Node.toLowerCase()) {

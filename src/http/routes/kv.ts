@@ -7,7 +7,7 @@ import type { HttpContext } from '../context.ts';
 import { badRequest } from '../errors.ts';
 import { applyFilter } from '../filter/index.ts';
 import { KV_MAX_VALUE_BYTES } from '../limits.ts';
-import { has, param, type Query, queryOf, uint64Param, unsignedParam } from '../query.ts';
+import { has, param, type Query, queryOf, uint64Param } from '../query.ts';
 import { sendJson } from '../reply.ts';
 import type { Routes } from '../router.ts';
 import { kvJson } from '../shapes.ts';
@@ -59,6 +59,12 @@ async function getKV(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply)
   return sendJson(req, reply, [kvJson(value)]);
 }
 
+/** A modify index to compare against: indexes never pass 2^53, so a larger value simply matches nothing. */
+function indexParam(query: Query, name: string): number | undefined {
+  const value = uint64Param(query, name);
+  return value === undefined ? undefined : Number(value);
+}
+
 async function putKV(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply) {
   const query = queryOf(req);
   const key = keyOf(req);
@@ -68,11 +74,11 @@ async function putKV(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply)
     Verb: 'set',
     Key: key,
     Value: nullIfEmpty(rawBody(req)),
-    Flags: uint64Param(query, 'flags', 'Invalid flags: must be an unsigned 64-bit integer') ?? 0,
+    Flags: uint64Param(query, 'flags') ?? 0,
     Index: 0,
     Session: '',
   };
-  const cas = unsignedParam(query, 'cas', 'Invalid cas index: must be an unsigned integer');
+  const cas = indexParam(query, 'cas');
   if (cas !== undefined) Object.assign(op, { Verb: 'cas', Index: cas });
   if (has(query, 'acquire')) Object.assign(op, { Verb: 'lock', Session: param(query, 'acquire') });
   if (has(query, 'release')) Object.assign(op, { Verb: 'unlock', Session: param(query, 'release') });
@@ -86,7 +92,7 @@ async function deleteKV(ctx: HttpContext, req: FastifyRequest, reply: FastifyRep
   rejectConflicts(query, ['recurse', 'cas']);
   const recurse = has(query, 'recurse');
   if (!recurse && key === '') throw badRequest('Missing key name');
-  const cas = unsignedParam(query, 'cas', 'Invalid cas index: must be an unsigned integer') ?? 0;
+  const cas = indexParam(query, 'cas') ?? 0;
   const verb = recurse ? 'delete-tree' : cas > 0 ? 'delete-cas' : 'delete';
   const op: KVOp = { Verb: verb, Key: key, Value: null, Flags: 0, Index: cas, Session: '' };
   const ok = await ctx.applier.apply({ type: 'kv', now: Date.now(), op });

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TxnOp } from '../../state/commands.ts';
+import type { CatalogVerb, KVOp, TxnOp } from '../../state/commands.ts';
 import { isReadOnly, type TxnResult } from '../../state/txn.ts';
 import { blockingRead } from '../blocking.ts';
 import { decodeBody } from '../body.ts';
@@ -22,26 +22,13 @@ import { checkJson, kvJson, nodeJson, nodeServiceJson } from '../shapes.ts';
 // /v1/txn: a JSON array of KV, Node, Service and Check operations, applied all-or-nothing. Read-only
 // transactions are answered from local state without the log, as Consul does.
 
-const kvVerbs = [
-  'set',
-  'cas',
-  'lock',
-  'unlock',
-  'delete',
-  'delete-cas',
-  'delete-tree',
-  'get',
-  'get-tree',
-  'check-index',
-  'check-session',
-  'check-not-exists',
-] as const;
-const catalogVerbs = ['set', 'cas', 'get', 'delete', 'delete-cas'] as const;
+// Verbs are not checked here: like Consul, an unknown verb reaches the state store, which reports it as that
+// op's error (a 409), so the casts below to the known verb types are deliberate.
 
 const opSchema = z.object({
   KV: z
     .object({
-      Verb: z.enum(kvVerbs),
+      Verb: z.string(),
       Key: z.string(),
       Value: z.string().nullish(),
       Flags: z.number().int().min(0).nullish(),
@@ -49,9 +36,9 @@ const opSchema = z.object({
       Session: z.string().nullish(),
     })
     .nullish(),
-  Node: z.object({ Verb: z.enum(catalogVerbs), Node: nodeFields }).nullish(),
-  Service: z.object({ Verb: z.enum(catalogVerbs), Node: z.string(), Service: serviceFields }).nullish(),
-  Check: z.object({ Verb: z.enum(catalogVerbs), Check: checkFields }).nullish(),
+  Node: z.object({ Verb: z.string(), Node: nodeFields }).nullish(),
+  Service: z.object({ Verb: z.string(), Node: z.string(), Service: serviceFields }).nullish(),
+  Check: z.object({ Verb: z.string(), Check: checkFields }).nullish(),
 });
 
 export function txnRoutes(ctx: HttpContext): Routes {
@@ -89,7 +76,7 @@ function toOp(op: z.output<typeof opSchema>, index: number, datacenter: string):
     }
     return {
       KV: {
-        Verb: op.KV.Verb,
+        Verb: op.KV.Verb as KVOp['Verb'],
         Key: op.KV.Key,
         Value: value && new Uint8Array(value),
         Flags: op.KV.Flags ?? 0,
@@ -100,13 +87,18 @@ function toOp(op: z.output<typeof opSchema>, index: number, datacenter: string):
   }
   if (op.Node) {
     const node = toNodeInput(op.Node.Node, datacenter);
-    return { Node: { Verb: op.Node.Verb, Node: { ...node, ModifyIndex: op.Node.Node.ModifyIndex ?? 0 } } };
+    return {
+      Node: {
+        Verb: op.Node.Verb as CatalogVerb,
+        Node: { ...node, ModifyIndex: op.Node.Node.ModifyIndex ?? 0 },
+      },
+    };
   }
   if (op.Service) {
     const service = toServiceInput(op.Service.Service);
     return {
       Service: {
-        Verb: op.Service.Verb,
+        Verb: op.Service.Verb as CatalogVerb,
         Node: op.Service.Node,
         Service: { ...service, ModifyIndex: op.Service.Service.ModifyIndex ?? 0 },
       },
@@ -115,7 +107,10 @@ function toOp(op: z.output<typeof opSchema>, index: number, datacenter: string):
   if (op.Check) {
     const check = toCheckInput(op.Check.Check, op.Check.Check.Node ?? '');
     return {
-      Check: { Verb: op.Check.Verb, Check: { ...check, ModifyIndex: op.Check.Check.ModifyIndex ?? 0 } },
+      Check: {
+        Verb: op.Check.Verb as CatalogVerb,
+        Check: { ...check, ModifyIndex: op.Check.Check.ModifyIndex ?? 0 },
+      },
     };
   }
   throw new HttpError(400, `Operation ${index} has no KV, Node, Service or Check`);

@@ -8,8 +8,8 @@ export type Report = (status: HealthStatus, output: string) => void;
 /** A check being run. TTL checks are fed by heartbeats; active checks run on their interval. */
 export interface RunningCheck {
   stop(): void;
-  /** Restarts a TTL check's timer; undefined for other kinds. */
-  heartbeat?: () => void;
+  /** Restarts a TTL check's timer, remembering the output sent with it; undefined for other kinds. */
+  heartbeat?: (output: string) => void;
 }
 
 export function startCheck(spec: CheckSpec, report: Report): RunningCheck {
@@ -20,13 +20,25 @@ export function startCheck(spec: CheckSpec, report: Report): RunningCheck {
 
 function startTTL(ttlMs: number, report: Report): RunningCheck {
   let timer: NodeJS.Timeout | undefined;
+  let lastOutput = '';
+  const expire = () =>
+    report(
+      'critical',
+      lastOutput ? `TTL expired (last output before timeout follows): ${lastOutput}` : 'TTL expired',
+    );
   const arm = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => report('critical', 'TTL expired'), ttlMs);
+    timer = setTimeout(expire, ttlMs);
     timer.unref();
   };
   arm();
-  return { stop: () => clearTimeout(timer), heartbeat: arm };
+  return {
+    stop: () => clearTimeout(timer),
+    heartbeat: (output) => {
+      lastOutput = output;
+      arm();
+    },
+  };
 }
 
 /** The first run is staggered randomly within one interval, as Consul does, so checks don't all fire at once. */
