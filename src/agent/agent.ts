@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AgentRuntime, ClusterView, HttpContext, Member, ReadGate } from '../http/context.ts';
+import type { AgentRuntime, HttpContext, Member, ReadGate } from '../http/context.ts';
 import { buildHttpServer } from '../http/server.ts';
 import { SessionTimers } from '../leader/session-timers.ts';
 import { TombstoneReaper } from '../leader/tombstone-reaper.ts';
@@ -9,6 +9,7 @@ import { SingleNodeLog } from '../state/applier.ts';
 import { StateStore } from '../state/store.ts';
 import { Metrics } from '../telemetry/metrics.ts';
 import type { AgentConfig } from './config.ts';
+import { SingleServerCluster } from './dev-cluster.ts';
 import { resolveNodeId } from './node-id.ts';
 import { registerServer, SERF_LAN_PORT, SERVER_RPC_PORT, selfNode } from './self-registration.ts';
 import { TRIBUNE_VERSION } from './version.ts';
@@ -83,7 +84,7 @@ export class Agent {
 
   private httpContext(): HttpContext {
     const rpcAddress = `${selfNode(this.config, this.nodeId).Address}:${SERVER_RPC_PORT}`;
-    const cluster: ClusterView = { leaderAddress: () => rpcAddress, peerAddresses: () => [rpcAddress] };
+    const cluster = new SingleServerCluster(this.nodeId, rpcAddress, this.store);
     const reads: ReadGate = { prepare: async () => ({ knownLeader: true, lastContactMs: 0 }) };
     const runtime: AgentRuntime = {
       config: this.config,

@@ -19,10 +19,38 @@ export interface ReadGate {
   prepare(mode: Consistency): Promise<LeaderContact>;
 }
 
-/** The server's view of its Raft cluster, for /v1/status. */
+/** One server of the Raft configuration, with what the leader knows of its replication. */
+export interface RaftPeer {
+  id: string;
+  /** The server's RPC address, `host:port`. */
+  address: string;
+  voter: boolean;
+  leader: boolean;
+  /** The last log index and term the leader knows the server holds (its own on the leader). */
+  lastIndex: number;
+  lastTerm: number;
+  /** Milliseconds since the leader last heard from the server; 0 for the leader itself. */
+  lastContactMs: number;
+}
+
+export interface RaftConfiguration {
+  /** The log index of the configuration. */
+  index: number;
+  servers: RaftPeer[];
+}
+
+/** The server's view of its Raft cluster, for /v1/status and /v1/operator. */
 export interface ClusterView {
+  /** The leader's RPC address, or '' when there is none. */
   leaderAddress(): string;
+  /** The voters' RPC addresses. */
   peerAddresses(): string[];
+  isLeader(): boolean;
+  /** As the leader sees it; with `stale`, as this server sees it. Fails with `No cluster leader`. */
+  configuration(stale: boolean): Promise<RaftConfiguration>;
+  removePeer(target: { id: string } | { address: string }): Promise<void>;
+  /** Hands leadership to the server `id`, or to the most up-to-date voter when undefined. */
+  transferLeadership(id: string | undefined): Promise<void>;
 }
 
 /** A member of the agent's gossip pool, as /v1/agent/members shows it. */

@@ -12,6 +12,7 @@ import { agentRoutes } from './routes/agent.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { healthRoutes } from './routes/health.ts';
 import { kvRoutes } from './routes/kv.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 import { statusRoutes } from './routes/status.ts';
@@ -62,6 +63,7 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
     agentRoutes,
     sessionRoutes,
     statusRoutes,
+    operatorRoutes,
     snapshotRoutes,
   ]) {
     mount(app, routes(ctx));
