@@ -1,5 +1,4 @@
 import os from 'node:os';
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { formatDuration } from '../../util/duration.ts';
 import type { HttpContext } from '../context.ts';
 import { param, queryOf } from '../query.ts';
@@ -45,7 +44,7 @@ export function agentRoutes(ctx: HttpContext): Routes {
         if (param(queryOf(req), 'format') === 'prometheus') {
           return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
         }
-        return sendJson(req, reply, consulMetricsJson(await ctx.metrics.registry.getMetricsAsJSON()));
+        return sendJson(req, reply, ctx.metrics.summary());
       },
     },
   };
@@ -117,36 +116,4 @@ function self(ctx: HttpContext) {
       serf_lan: { members: str(agent.members().length), encrypted: 'false' },
     },
   };
-}
-
-/** prom-client's JSON rendered in Consul's /v1/agent/metrics shape (dotted names, Gauges/Counters/Samples). */
-function consulMetricsJson(metrics: MetricObjectWithValues<MetricValue<string>>[]) {
-  const dotted = (name: string) => name.replaceAll('_', '.');
-  const Gauges: unknown[] = [];
-  const Counters: unknown[] = [];
-  const Samples: unknown[] = [];
-  for (const metric of metrics) {
-    const type = String(metric.type);
-    if (type === 'gauge') {
-      for (const v of metric.values)
-        Gauges.push({ Name: dotted(metric.name), Value: v.value, Labels: v.labels });
-    } else if (type === 'counter') {
-      for (const v of metric.values) {
-        Counters.push({ Name: dotted(metric.name), Count: v.value, Sum: v.value, Labels: v.labels });
-      }
-    } else if (type === 'summary') {
-      const part = (suffix: string) =>
-        metric.values.find((v) => (v as { metricName?: string }).metricName?.endsWith(suffix))?.value ?? 0;
-      const count = part('_count');
-      const sum = part('_sum');
-      Samples.push({
-        Name: dotted(metric.name),
-        Count: count,
-        Sum: sum,
-        Mean: count ? sum / count : 0,
-        Labels: {},
-      });
-    }
-  }
-  return { Timestamp: new Date().toISOString(), Gauges, Points: [], Counters, Samples };
 }
