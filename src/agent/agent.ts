@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AgentRuntime, HttpContext, Member, ReadGate } from '../http/context.ts';
+import type { AgentRuntime, HttpContext, Member } from '../http/context.ts';
 import { buildHttpServer } from '../http/server.ts';
 import { SessionTimers } from '../leader/session-timers.ts';
 import { TombstoneReaper } from '../leader/tombstone-reaper.ts';
 import { LocalAgent } from '../local/local-agent.ts';
-import { SingleNodeLog } from '../state/applier.ts';
 import { StateStore } from '../state/store.ts';
 import { Metrics } from '../telemetry/metrics.ts';
+import type { ConsensusBackend } from './backend.ts';
 import type { AgentConfig } from './config.ts';
-import { SingleServerCluster } from './dev-cluster.ts';
+import { DevBackend } from './dev-backend.ts';
 import { resolveNodeId } from './node-id.ts';
 import { registerServer, SERF_LAN_PORT, SERVER_RPC_PORT, selfNode } from './self-registration.ts';
 import { TRIBUNE_VERSION } from './version.ts';
@@ -26,6 +26,7 @@ export class Agent {
   private readonly local: LocalAgent;
   private readonly sessionTimers: SessionTimers;
   private readonly reaper: TombstoneReaper;
+  private readonly backend: ConsensusBackend;
   private readonly applier;
 
   constructor(
@@ -36,7 +37,9 @@ export class Agent {
       throw new Error('Only the dev agent (-dev) runs so far: servers need Raft and clients need gossip');
     }
     this.nodeId = resolveNodeId(config);
-    this.applier = this.metrics.metered(new SingleNodeLog(this.store));
+    const rpcAddress = `${selfNode(config, this.nodeId).Address}:${SERVER_RPC_PORT}`;
+    this.backend = new DevBackend(this.store, this.nodeId, rpcAddress);
+    this.applier = this.metrics.metered(this.backend.applier);
     this.local = new LocalAgent(
       selfNode(config, this.nodeId),
       this.applier,
@@ -44,6 +47,7 @@ export class Agent {
     );
     this.sessionTimers = new SessionTimers(this.store, this.applier, log.child({ name: 'agent.session' }));
     this.reaper = new TombstoneReaper(this.store, this.applier, log.child({ name: 'agent.tombstones' }));
+    this.backend.onLeadership((leading) => this.leadershipChanged(leading));
     this.stoppedSignal = new Promise((resolve) => {
       this.resolveStopped = resolve;
     });
@@ -61,31 +65,48 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    await this.backend.start();
     await registerServer(this.applier, selfNode(this.config, this.nodeId), TRIBUNE_VERSION);
-    this.sessionTimers.start();
-    this.reaper.start();
     this.http = buildHttpServer(this.httpContext());
     await this.http.listen({ host: this.config.clientAddr, port: this.config.httpPort });
     this.log.info({ address: this.httpAddress }, 'HTTP API listening');
+  }
+
+  /** Leaves the cluster gracefully (a server gives up its Raft membership), then shuts down. */
+  async leave(): Promise<void> {
+    try {
+      await this.backend.leave();
+    } catch (err) {
+      this.log.warn({ err }, 'leaving the cluster failed; shutting down anyway');
+    }
+    await this.stop();
   }
 
   /** Stops listeners and timers. In-memory state goes with the process. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('shutting down');
-      this.sessionTimers.stop();
-      this.reaper.stop();
       this.local.close();
       await this.http?.close();
+      await this.backend.stop();
       this.resolveStopped();
     })();
     return this.stopping;
   }
 
+  /** The leader's duties: session TTLs and tombstone reaping run on the leader only. */
+  private leadershipChanged(leading: boolean): void {
+    this.log.info(leading ? 'cluster leadership acquired' : 'cluster leadership lost');
+    if (leading) {
+      this.sessionTimers.start();
+      this.reaper.start();
+    } else {
+      this.sessionTimers.stop();
+      this.reaper.stop();
+    }
+  }
+
   private httpContext(): HttpContext {
-    const rpcAddress = `${selfNode(this.config, this.nodeId).Address}:${SERVER_RPC_PORT}`;
-    const cluster = new SingleServerCluster(this.nodeId, rpcAddress, this.store);
-    const reads: ReadGate = { prepare: async () => ({ knownLeader: true, lastContactMs: 0 }) };
     const runtime: AgentRuntime = {
       config: this.config,
       nodeId: this.nodeId,
@@ -95,11 +116,14 @@ export class Agent {
       members: () => [this.selfMember()],
       leave: () => {
         this.log.info('graceful leave requested');
-        void this.stop();
+        void this.leave();
       },
       afterRestore: async () => {
-        this.sessionTimers.stop();
-        this.sessionTimers.start();
+        // Restored sessions start their TTLs afresh, as after a leader election.
+        if (this.backend.cluster.isLeader()) {
+          this.sessionTimers.stop();
+          this.sessionTimers.start();
+        }
         await registerServer(this.applier, selfNode(this.config, this.nodeId), TRIBUNE_VERSION);
         await this.local.resync();
       },
@@ -110,10 +134,10 @@ export class Agent {
     return {
       store: this.store,
       applier: this.applier,
-      reads,
-      cluster,
+      reads: this.backend.reads,
+      cluster: this.backend.cluster,
       agent: runtime,
-      sessionTimers: this.sessionTimers,
+      sessions: this.backend.sessionRenewal(this.sessionTimers),
       metrics: this.metrics,
       log: this.log.child({ name: 'agent.http' }),
     };

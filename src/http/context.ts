@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../agent/config.ts';
-import type { SessionTimers } from '../leader/session-timers.ts';
 import type { LocalAgent } from '../local/local-agent.ts';
 import type { Applier } from '../state/applier.ts';
 import type { StateStore } from '../state/store.ts';
+import type { SessionRow } from '../state/types.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
 export type Consistency = 'default' | 'consistent' | 'stale';
@@ -82,13 +82,19 @@ export interface AgentRuntime {
   afterRestore(): Promise<void>;
 }
 
+/** Session renewals, which only the leader's TTL timers can take. */
+export interface SessionRenewal {
+  /** The renewed session, or undefined when it does not exist. */
+  renew(id: string): Promise<SessionRow | undefined>;
+}
+
 export interface HttpContext {
   store: StateStore;
   applier: Applier;
   reads: ReadGate;
   cluster: ClusterView;
   agent: AgentRuntime;
-  sessionTimers: SessionTimers;
+  sessions: SessionRenewal;
   metrics: Metrics;
   log: Logger;
 }

@@ -104,7 +104,7 @@ function self(ctx: HttpContext) {
         commit_index: str(store.lastIndex),
         last_log_index: str(store.lastIndex),
         num_peers: str(Math.max(ctx.cluster.peerAddresses().length - 1, 0)),
-        state: ctx.cluster.leaderAddress() !== '' ? 'Leader' : 'Follower',
+        state: ctx.cluster.isLeader() ? 'Leader' : 'Follower',
       },
       runtime: {
         arch: os.arch(),

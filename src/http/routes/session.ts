@@ -51,7 +51,6 @@ export function sessionRoutes(ctx: HttpContext): Routes {
     '/v1/session/destroy/:id': {
       PUT: async (req, reply) => {
         await ctx.applier.apply({ type: 'session-destroy', now: Date.now(), id: idOf(req) });
-        ctx.sessionTimers.clear(idOf(req));
         return sendJson(req, reply, true);
       },
     },
@@ -75,7 +74,7 @@ export function sessionRoutes(ctx: HttpContext): Routes {
     },
     '/v1/session/renew/:id': {
       PUT: async (req, reply) => {
-        const session = ctx.sessionTimers.renew(idOf(req));
+        const session = await ctx.sessions.renew(idOf(req));
         if (!session) throw notFound(`Session id '${idOf(req)}' not found`);
         return sendJson(req, reply, [sessionJson(session)]);
       },
@@ -110,8 +109,6 @@ async function create(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply
       Checks: body.Checks ?? [],
     },
   });
-  const session = ctx.store.db.sessions.get(id);
-  if (session) ctx.sessionTimers.arm(session);
   return sendJson(req, reply, { ID: id });
 }
 
