@@ -69,7 +69,7 @@ export interface RequestOptions {
   body?: Uint8Array | object;
 }
 
-type Method = 'GET' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'PUT' | 'DELETE' | 'POST';
 
 export class ApiClient {
   private readonly base: URL;
@@ -107,7 +107,35 @@ export class ApiClient {
     return parseBody(path, await this.send('DELETE', path, { query }), schema);
   }
 
-  private async send(method: Method, path: string, { query = {}, body }: RequestOptions): Promise<string> {
+  /** A DELETE whose answer carries nothing the caller needs (operator endpoints answer with an empty body). */
+  async deleteIgnoringBody(path: string, query: Query = {}): Promise<void> {
+    await this.send('DELETE', path, { query });
+  }
+
+  async post<T>(path: string, schema: z.ZodType<T>, options: RequestOptions = {}): Promise<T> {
+    return parseBody(path, await this.send('POST', path, options), schema);
+  }
+
+  /**
+   * GET of a binary answer (a snapshot archive), left unread for the caller to stream, with the
+   * X-Consul-Index header (0 when absent, as Consul's Go client reads it).
+   */
+  async getStream(path: string, query: Query = {}): Promise<{ response: Response; lastIndex: bigint }> {
+    const response = await this.fetchOk('GET', path, { query });
+    const header = response.headers.get('X-Consul-Index') ?? '';
+    return { response, lastIndex: /^\d+$/.test(header) ? BigInt(header) : 0n };
+  }
+
+  private async send(method: Method, path: string, options: RequestOptions): Promise<string> {
+    return (await this.fetchOk(method, path, options)).text();
+  }
+
+  /** Sends the request; a non-2xx answer is read and thrown as an ApiError, a 2xx one is returned unread. */
+  private async fetchOk(
+    method: Method,
+    path: string,
+    { query = {}, body }: RequestOptions,
+  ): Promise<Response> {
     const url = this.url(path, method === 'GET' && this.config.stale ? { ...query, stale: true } : query);
     const headers: Record<string, string> = {};
     if (this.config.token !== '') headers['X-Consul-Token'] = this.config.token;
@@ -126,9 +154,8 @@ export class ApiClient {
     } catch (err) {
       throw new Error(`${method[0]}${method.slice(1).toLowerCase()} "${url}": ${networkReason(err, url)}`);
     }
-    const text = await response.text();
-    if (!response.ok) throw new ApiError(response.status, text.trim());
-    return text;
+    if (!response.ok) throw new ApiError(response.status, (await response.text()).trim());
+    return response;
   }
 
   private url(path: string, query: Query): string {

@@ -105,6 +105,49 @@ export const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
     },
   ],
   [
+    'operator',
+    {
+      synopsis: 'Provides cluster-level tools for Consul operators',
+      usage:
+        'Usage: tribune operator <subcommand> [options]\n\n' +
+        '  Cluster-level tools for operators, such as inspecting and changing the Raft\n' +
+        '  configuration. Use them with care: a wrong change can take the cluster down\n' +
+        '  or lose data. Requests are forwarded to the leader where needed, so they can\n' +
+        '  be run against any agent.',
+    },
+  ],
+  [
+    'operator raft',
+    {
+      synopsis: 'Provides cluster-level tools for Consul operators',
+      usage:
+        'Usage: tribune operator raft <subcommand> [options]\n\n' +
+        "  Inspects and changes the servers' Raft configuration: lists the peers, and in\n" +
+        '  rare cases removes dead ones to recover quorum or moves leadership.',
+    },
+  ],
+  [
+    'operator raft list-peers',
+    {
+      synopsis: 'Display the current Raft peer configuration',
+      load: async () => (await import('./operator-raft-list-peers.ts')).operatorRaftListPeers,
+    },
+  ],
+  [
+    'operator raft remove-peer',
+    {
+      synopsis: 'Remove a Consul server from the Raft configuration',
+      load: async () => (await import('./operator-raft-remove-peer.ts')).operatorRaftRemovePeer,
+    },
+  ],
+  [
+    'operator raft transfer-leader',
+    {
+      synopsis: 'Transfer raft leadership to another node',
+      load: async () => (await import('./operator-raft-transfer-leader.ts')).operatorRaftTransferLeader,
+    },
+  ],
+  [
     'services',
     {
       synopsis: 'Interact with services',
@@ -124,6 +167,40 @@ export const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
     {
       synopsis: 'Register services with the local agent',
       load: async () => (await import('./services-register.ts')).servicesRegister,
+    },
+  ],
+  [
+    'snapshot',
+    {
+      synopsis: 'Saves, restores and inspects snapshots of Consul server state',
+      usage:
+        'Usage: tribune snapshot <subcommand> [options] [args]\n\n' +
+        "  Saves, restores and inspects point-in-time snapshots of the servers' state\n" +
+        '  (key/value entries, the catalog, sessions) for disaster recovery.\n\n' +
+        '      $ tribune snapshot save backup.snap\n' +
+        '      $ tribune snapshot restore backup.snap\n' +
+        '      $ tribune snapshot inspect backup.snap',
+    },
+  ],
+  [
+    'snapshot inspect',
+    {
+      synopsis: 'Displays information about a Consul snapshot file',
+      load: async () => (await import('./snapshot-inspect.ts')).snapshotInspect,
+    },
+  ],
+  [
+    'snapshot restore',
+    {
+      synopsis: 'Restores snapshot of Consul server state',
+      load: async () => (await import('./snapshot-restore.ts')).snapshotRestore,
+    },
+  ],
+  [
+    'snapshot save',
+    {
+      synopsis: 'Saves snapshot of Consul server state',
+      load: async () => (await import('./snapshot-save.ts')).snapshotSave,
     },
   ],
   [
