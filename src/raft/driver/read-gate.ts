@@ -1,0 +1,53 @@
+import { performance } from 'node:perf_hooks';
+import type { Consistency, LeaderContact, ReadGate } from '../../http/context.ts';
+import { DEFAULT_FORWARD_TIMEOUT_MS, DEFAULT_HOLD_TIMEOUT_MS, type ForwardingOptions } from './applier.ts';
+import { askLeader, onLeader } from './forwarding.ts';
+import type { RaftServer } from './server.ts';
+import { checkIndex, RaftMethod } from './wire.ts';
+
+/**
+ * When a read may be served from this server's state. `stale` reads at once. `default` and `consistent`
+ * learn a read index from the leader (under its lease for `default`, else after a quorum confirms it still
+ * leads) and wait until this server has applied that far, which makes the read linearizable here too.
+ */
+export class RaftReadGate implements ReadGate {
+  private readonly holdTimeoutMs: number;
+  private readonly forwardTimeoutMs: number;
+
+  constructor(
+    private readonly server: RaftServer,
+    options: ForwardingOptions = {},
+  ) {
+    this.holdTimeoutMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
+    this.forwardTimeoutMs = options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
+  }
+
+  async prepare(mode: Consistency): Promise<LeaderContact> {
+    if (mode === 'stale') {
+      return { knownLeader: this.server.leader() !== null, lastContactMs: this.server.lastContactMs() };
+    }
+    const started = performance.now();
+    const index = await onLeader(this.server, this.holdTimeoutMs, {
+      local: () => this.server.readIndex(mode),
+      remote: (client) =>
+        askLeader(client, RaftMethod.readIndex, { mode }, checkIndex, this.forwardTimeoutMs),
+    });
+    await this.caughtUp(index, this.holdTimeoutMs - (performance.now() - started));
+    return { knownLeader: true, lastContactMs: this.server.lastContactMs() };
+  }
+
+  private async caughtUp(index: number, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`this server did not apply index ${index} in time`)),
+        Math.max(0, timeoutMs),
+      );
+    });
+    try {
+      await Promise.race([this.server.whenApplied(index), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
