@@ -13,10 +13,12 @@ import {
   RaftServer,
   type RaftServerOptions,
 } from '../../src/raft/index.ts';
+import { SnapshotStore } from '../../src/raft/storage/snapshot-store.ts';
 import { RpcPool } from '../../src/rpc/pool.ts';
 import { RpcServer } from '../../src/rpc/server.ts';
 import type { KVCommand } from '../../src/state/commands.ts';
 import { StateError } from '../../src/state/errors.ts';
+import { SnapshotError } from '../../src/state/snapshot.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { eventually } from '../helpers/http.ts';
 
@@ -317,6 +319,23 @@ describe('raft driver: three servers', () => {
     assert.ok(stateOf(cluster.get(leader.id)).equals(stateOf(next)), 'the old leader caught up');
   });
 
+  test('a restore through a follower replaces the state on every server at the same index', async () => {
+    const leader = await cluster.leader();
+    await put(leader, 'restore/kept', 'yes');
+    await cluster.converged();
+    const saved = leader.store.snapshot();
+    await put(leader, 'restore/dropped', 'yes');
+    const [follower] = cluster.followers(leader);
+    await follower!.applier.restore(saved);
+    await cluster.converged();
+    for (const server of cluster.servers.values()) {
+      assert.equal(kvValue(server, 'restore/kept'), 'yes');
+      assert.equal(kvValue(server, 'restore/dropped'), undefined);
+      assert.ok(stateOf(server).equals(stateOf(leader)));
+    }
+    await assert.rejects(follower!.applier.restore(new Uint8Array([1, 2, 3])), SnapshotError);
+  });
+
   test('a restart of every server from its data dir keeps every acknowledged write', async () => {
     const before = await cluster.leader();
     const keys = Array.from({ length: 30 }, (_, i) => `restart/${i}`);
@@ -453,6 +472,37 @@ describe('raft driver: without a quorum', () => {
     assert.equal((await alone.gate.prepare('stale')).knownLeader, false);
     assert.equal((await alone.view.configuration(true)).servers.length, 3);
     assert.equal(alone.view.leaderAddress(), '');
+  });
+});
+
+describe('raft driver: recovery', () => {
+  const cluster = new Cluster();
+  after(() => cluster.close());
+
+  test('a snapshot stored before the log moved onto it (a crash in between) replaces the log on start', async () => {
+    const [solo] = await cluster.form(['r1']);
+    await cluster.leader();
+    await put(solo!, 'mine', 'old');
+    const members = solo!.raft.members();
+    await cluster.stop('r1');
+
+    // What a leader would have streamed: a later state, at an index and term this log never reached.
+    const donor = new StateStore();
+    donor.apply(40, kvSet('theirs', 'new'));
+    const dir = join(cluster.root, 'r1', 'raft');
+    const snapshots = await SnapshotStore.open(dir);
+    const writer = await snapshots.create({ index: 50, term: 7, membership: members });
+    await writer.write(donor.snapshot());
+    await writer.commit();
+
+    const back = await cluster.start('r1');
+    const status = back.raft.status();
+    assert.deepEqual([status.lastIndex, status.appliedIndex, status.snapshotIndex], [50, 50, 50]);
+    assert.equal(kvValue(back, 'theirs'), 'new');
+    assert.equal(kvValue(back, 'mine'), undefined);
+    await cluster.leader();
+    await put(back, 'after', 'recovery');
+    assert.ok(back.raft.status().lastIndex > 50);
   });
 });
 

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
@@ -12,6 +16,7 @@ import { ConfigIndex } from '../../src/raft/driver/config-index.ts';
 import { applyEntry, checkForwarded } from '../../src/raft/driver/fsm.ts';
 import { coreOptions, DEFAULT_TIMING } from '../../src/raft/driver/options.ts';
 import { decodePayload, encodePayload, type Payload } from '../../src/raft/driver/payload.ts';
+import { SnapshotFiles } from '../../src/raft/driver/snapshot-files.ts';
 import { Ticker } from '../../src/raft/driver/ticker.ts';
 import { AppliedWaiters, LEADERSHIP_LOST, Proposals } from '../../src/raft/driver/waiters.ts';
 import {
@@ -21,6 +26,7 @@ import {
   checkSnapshotHeader,
   WireError,
 } from '../../src/raft/driver/wire.ts';
+import { SnapshotStore } from '../../src/raft/storage/snapshot-store.ts';
 import { encodeValue } from '../../src/state/codec.ts';
 import type { KVCommand } from '../../src/state/commands.ts';
 import { SnapshotError } from '../../src/state/snapshot.ts';
@@ -361,5 +367,42 @@ describe('state machine entries', () => {
       () => checkForwarded(encodePayload({ kind: 'restore', bytes: encodeValue({ version: 99 }) })),
       SnapshotError,
     );
+  });
+});
+
+describe('snapshots streamed in', () => {
+  const members = [{ id: 's1', address: 'a:1', voter: true }];
+  const header = (data: Uint8Array, index = 10) => ({
+    index,
+    term: 2,
+    membership: members,
+    size: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+  });
+  async function* chunks(...parts: Uint8Array[]) {
+    yield* parts;
+  }
+
+  test('are kept only when size and checksum match what the leader stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raft-driver-files-'));
+    try {
+      const files = new SnapshotFiles(await SnapshotStore.open(dir));
+      const data = bytes('the whole state');
+      await assert.rejects(files.receive(header(data), chunks(bytes('the whole'))), /does not match/);
+      await assert.rejects(files.receive(header(data), chunks(data, bytes('!'))), /longer than/);
+      const tampered = bytes('the whole statE');
+      await assert.rejects(files.receive(header(data), chunks(tampered)), /does not match/);
+      assert.equal(files.latest(), null);
+
+      const id = await files.receive(header(data), chunks(data.subarray(0, 4), data.subarray(4)));
+      assert.equal(files.latest()?.id, id);
+      assert.deepEqual(new Uint8Array((await files.readAll(id)).data), data);
+      assert.equal(await files.receive(header(data), chunks(data)), id, 'the same snapshot again is drained');
+      assert.equal(await files.save({ index: 9, term: 2, membership: members }, data), null);
+      assert.equal((await files.find(10, 2))?.meta.id, id);
+      assert.equal(await files.find(10, 3), null);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -551,6 +551,9 @@ export class RaftServer {
       latest.index <= log.snapshotPoint().index ||
       (latest.index <= log.lastIndex() && log.term(latest.index) === latest.term);
     if (!holdsIt) await log.installSnapshot({ index: latest.index, term: latest.term });
+    // No term may run behind the log's last one (the crash came before this server adopted the sender's).
+    const hardState = log.hardState();
+    if (hardState.term < latest.term) await log.setHardState({ ...hardState, term: latest.term, vote: null });
     const { data } = await this.files.readAll(latest.id);
     this.store.restore(data);
     this.applied = this.snapshotter.index = latest.index;

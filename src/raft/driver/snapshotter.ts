@@ -43,7 +43,10 @@ export class Snapshotter {
 
   /** Starts a snapshot at `applied` (which the core has just been told of) if enough was applied since the last. */
   maybeTake(node: RaftNode, applied: number): void {
-    if (this.task || applied - this.index < this.deps.threshold) return;
+    // A snapshot streamed from a leader that the core then found it did not need is still the newest stored,
+    // and no older one can be stored after it.
+    const newest = Math.max(this.index, this.deps.files.latest()?.index ?? 0);
+    if (this.task || applied - newest < this.deps.threshold) return;
     this.task = this.take(node, applied)
       .catch((err: unknown) => this.deps.logger.error({ err }, 'raft: snapshot failed'))
       .finally(() => {
