@@ -11,10 +11,14 @@ import type { ConsensusBackend } from './backend.ts';
 import type { AgentConfig } from './config.ts';
 import { DevBackend } from './dev-backend.ts';
 import { resolveNodeId } from './node-id.ts';
-import { registerServer, SERF_LAN_PORT, SERVER_RPC_PORT, selfNode } from './self-registration.ts';
+import { RaftBackend } from './raft-backend.ts';
+import { registerServer, rpcAddress, selfNode } from './self-registration.ts';
 import { TRIBUNE_VERSION } from './version.ts';
 
-/** A running agent. The dev agent is a single in-memory server: its log commits on append and it always leads. */
+/**
+ * A running agent: the dev agent (a single in-memory server whose log commits on append) or a Raft server
+ * keeping its state under -data-dir.
+ */
 export class Agent {
   private http: FastifyInstance | undefined;
   private stopping: Promise<void> | undefined;
@@ -33,12 +37,13 @@ export class Agent {
     readonly config: AgentConfig,
     private readonly log: Logger,
   ) {
-    if (!config.dev) {
-      throw new Error('Only the dev agent (-dev) runs so far: servers need Raft and clients need gossip');
+    if (!config.dev && !config.server) {
+      throw new Error('Client agents need gossip, which comes in a later release: run with -server or -dev');
     }
     this.nodeId = resolveNodeId(config);
-    const rpcAddress = `${selfNode(config, this.nodeId).Address}:${SERVER_RPC_PORT}`;
-    this.backend = new DevBackend(this.store, this.nodeId, rpcAddress);
+    this.backend = config.dev
+      ? new DevBackend(this.store, this.nodeId, rpcAddress(config))
+      : new RaftBackend(config, this.nodeId, this.store, log);
     this.applier = this.metrics.metered(this.backend.applier);
     this.local = new LocalAgent(
       selfNode(config, this.nodeId),
@@ -66,7 +71,9 @@ export class Agent {
 
   async start(): Promise<void> {
     await this.backend.start();
-    await registerServer(this.applier, selfNode(this.config, this.nodeId), TRIBUNE_VERSION);
+    // The dev agent leads at once; a server may wait for its peers, and must serve HTTP meanwhile.
+    if (this.config.dev) await this.registerSelf();
+    else void this.registerSelfOnceLed();
     this.http = buildHttpServer(this.httpContext());
     await this.http.listen({ host: this.config.clientAddr, port: this.config.httpPort });
     this.log.info({ address: this.httpAddress }, 'HTTP API listening');
@@ -92,6 +99,24 @@ export class Agent {
       this.resolveStopped();
     })();
     return this.stopping;
+  }
+
+  /** Registers this server in the catalog as soon as the cluster has a leader to take the write. */
+  private async registerSelfOnceLed(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.registerSelf();
+        return;
+      } catch (err) {
+        this.log.debug({ err }, 'catalog registration of this server is waiting for a leader');
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      }
+    }
+  }
+
+  private registerSelf(): Promise<void> {
+    const node = selfNode(this.config, this.nodeId);
+    return registerServer(this.applier, node, this.config.serverPort, TRIBUNE_VERSION);
   }
 
   /** The leader's duties: session TTLs and tombstone reaping run on the leader only. */
@@ -124,7 +149,7 @@ export class Agent {
           this.sessionTimers.stop();
           this.sessionTimers.start();
         }
-        await registerServer(this.applier, selfNode(this.config, this.nodeId), TRIBUNE_VERSION);
+        await this.registerSelf();
         await this.local.resync();
       },
       reload: async () => {
@@ -148,13 +173,13 @@ export class Agent {
     return {
       Name: config.nodeName,
       Addr: selfNode(config, this.nodeId).Address,
-      Port: SERF_LAN_PORT,
+      Port: config.serfLanPort,
       Tags: {
         role: 'consul',
         dc: config.datacenter,
         segment: '',
         id: this.nodeId,
-        port: String(SERVER_RPC_PORT),
+        port: String(config.serverPort),
         bootstrap: '1',
         build: `${TRIBUNE_VERSION}:tribune`,
         vsn: '2',

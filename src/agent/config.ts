@@ -30,6 +30,10 @@ export const agentConfigSchema = z.object({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   logJson: z.boolean().default(false),
   nodeMeta: z.record(z.string(), z.string()).default({}),
+  /** Snapshot the Raft log after this many new entries (Consul's raft_snapshot_threshold). */
+  raftSnapshotThreshold: z.number().int().min(1).default(16384),
+  /** Log entries kept behind a snapshot for lagging followers (Consul's raft_trailing_logs). */
+  raftTrailingLogs: z.number().int().min(0).default(10240),
   /** Script checks run arbitrary commands, so Consul runs them only when told to. */
   enableScriptChecks: z.boolean().default(false),
 });

@@ -31,11 +31,22 @@ function printBanner(config: AgentConfig, agent: Agent): void {
     ['Node ID', `'${agent.nodeId}'`],
     ['Node name', `'${config.nodeName}'`],
     ['Datacenter', `'${config.datacenter}'`],
-    ['Server', `true (Bootstrap: true, dev mode, in memory)`],
+    ['Server', serverDescription(config)],
     ['Client Addr', `[${config.clientAddr}] (HTTP: ${agent.httpAddress.split(':').pop()})`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 10;
   process.stdout.write('==> Tribune agent running!\n');
   for (const [label, value] of rows) process.stdout.write(`${label.padStart(width)}: ${value}\n`);
   process.stdout.write('\n==> Log data will now stream in as it occurs:\n\n');
+}
+
+function serverDescription(config: AgentConfig): string {
+  if (config.dev) return 'true (Bootstrap: true, dev mode, in memory)';
+  if (!config.server) return 'false';
+  const bootstrap = config.bootstrap
+    ? 'true'
+    : config.bootstrapExpect > 0
+      ? `expect ${config.bootstrapExpect}`
+      : 'false';
+  return `true (Bootstrap: ${bootstrap}, data dir: ${config.dataDir})`;
 }

@@ -2,12 +2,20 @@ import type { Applier } from '../state/applier.ts';
 import type { NodeInput } from '../state/commands.ts';
 import type { AgentConfig } from './config.ts';
 
-/** Consul's LAN/WAN gossip and server RPC ports, advertised in member tags and the "consul" service. */
-export const SERF_LAN_PORT = 8301;
-export const SERVER_RPC_PORT = 8300;
+/** The address other agents reach this one at: -advertise, else the bind address (loopback for 0.0.0.0). */
+export function advertisedAddress(config: AgentConfig): string {
+  if (config.advertiseAddr) return config.advertiseAddr;
+  return config.bindAddr === '0.0.0.0' ? '127.0.0.1' : config.bindAddr;
+}
+
+/** Where other servers reach this one's RPC listener, `host:port`. */
+export function rpcAddress(config: AgentConfig): string {
+  const host = advertisedAddress(config);
+  return `${host.includes(':') ? `[${host}]` : host}:${config.serverPort}`;
+}
 
 export function selfNode(config: AgentConfig, nodeId: string): NodeInput {
-  const address = config.bindAddr === '0.0.0.0' ? '127.0.0.1' : config.bindAddr;
+  const address = advertisedAddress(config);
   return {
     ID: nodeId,
     Node: config.nodeName,
@@ -22,7 +30,12 @@ export function selfNode(config: AgentConfig, nodeId: string): NodeInput {
  * A server registers itself as Consul's leader does: the node, its serfHealth check (which sessions bind to by
  * default) and the "consul" service that clients look up to find servers.
  */
-export async function registerServer(applier: Applier, node: NodeInput, version: string): Promise<void> {
+export async function registerServer(
+  applier: Applier,
+  node: NodeInput,
+  rpcPort: number,
+  version: string,
+): Promise<void> {
   await applier.apply({
     type: 'register',
     now: Date.now(),
@@ -41,7 +54,7 @@ export async function registerServer(applier: Applier, node: NodeInput, version:
         serf_protocol_min: '1',
         version,
       },
-      Port: SERVER_RPC_PORT,
+      Port: rpcPort,
       Weights: { Passing: 1, Warning: 1 },
       EnableTagOverride: false,
       Proxy: null,

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { RaftConfiguration, RaftPeer } from '../http/context.ts';
 
 // Autopilot's view of server health (Consul's /v1/operator/autopilot/health): a server is healthy when the
@@ -66,5 +67,66 @@ export class ServerHealthTracker {
     if (known && known.healthy === healthy) return known.at;
     this.since.set(id, { healthy, at: now });
     return now;
+  }
+}
+
+/** What autopilot needs of the Raft server it runs on. */
+export interface AutopilotTarget {
+  /** The configuration with the leader's view of every server. */
+  configuration(): RaftConfiguration;
+  promote(id: string): Promise<void>;
+}
+
+/** Consul's server_stabilization_time: a new server votes only after it has been healthy this long. */
+export const SERVER_STABILIZATION_MS = 10_000;
+const AUTOPILOT_INTERVAL_MS = 1_000;
+
+/**
+ * The leader's autopilot: promotes non-voters that have stayed healthy for the stabilization time, so a
+ * server that joins cannot weaken the quorum while it is still catching up.
+ */
+export class Autopilot {
+  private readonly tracker = new ServerHealthTracker();
+  private timer: NodeJS.Timeout | undefined;
+  private promoting = false;
+
+  constructor(
+    private readonly target: AutopilotTarget,
+    private readonly log: Logger,
+    private readonly stabilizationMs = SERVER_STABILIZATION_MS,
+  ) {}
+
+  start(): void {
+    this.stop();
+    this.timer = setInterval(() => void this.tick(), AUTOPILOT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.promoting) return;
+    const now = new Date();
+    const health = this.tracker.evaluate(this.target.configuration(), now);
+    const ready = health.servers.filter(
+      (s) => !s.voter && s.healthy && now.getTime() - s.stableSince.getTime() >= this.stabilizationMs,
+    );
+    this.promoting = true;
+    try {
+      for (const server of ready) {
+        this.log.info(
+          { server: server.id, address: server.address },
+          'autopilot: promoting a stable server to voter',
+        );
+        await this.target.promote(server.id);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'autopilot: promotion failed; will retry');
+    } finally {
+      this.promoting = false;
+    }
   }
 }

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-// Starts a real `tribune agent -dev` process on its own loopback address with an OS-chosen HTTP port, and
-// waits for the log line that says the API is listening.
+// Starts real `tribune agent` processes (a dev agent, or a server of a cluster) on their own loopback
+// address with an OS-chosen HTTP port, and waits for the log line that says the API is listening.
 
 // The sources, through tsx: tests exercise the code as it is, never a stale build.
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -16,7 +16,10 @@ export interface DevAgent {
   process: ChildProcess;
   /** Everything the agent printed so far. */
   output(): string;
+  /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
+  /** kill -9, then waits for the exit. */
+  kill(): Promise<void>;
 }
 
 /** A random 127.x.y.z, so concurrently running test files never share an address. */
@@ -25,16 +28,24 @@ export function randomLoopback(): string {
   return `127.${octet()}.${octet()}.${octet()}`;
 }
 
-export async function startDevAgent(extraArgs: string[] = []): Promise<DevAgent> {
-  const host = randomLoopback();
+export function startDevAgent(extraArgs: string[] = []): Promise<DevAgent> {
+  return startAgent(randomLoopback(), ['-dev', ...extraArgs]);
+}
+
+/**
+ * Runs `tribune agent <args>` bound to `host`, with its HTTP API on a free port of that address. `launcher`
+ * prefixes the command, as `ip netns exec <ns>` does to run the agent in a network namespace.
+ */
+export async function startAgent(host: string, args: string[], launcher: string[] = []): Promise<DevAgent> {
+  const [command, ...prefix] = [...launcher, process.execPath];
   const child = spawn(
-    process.execPath,
+    command!,
     [
+      ...prefix,
       '--import',
       'tsx',
       MAIN,
       'agent',
-      '-dev',
       '-node',
       `test-${host}`,
       '-client',
@@ -44,7 +55,7 @@ export async function startDevAgent(extraArgs: string[] = []): Promise<DevAgent>
       '-http-port',
       '0',
       '-log-json',
-      ...extraArgs,
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -72,11 +83,14 @@ export async function startDevAgent(extraArgs: string[] = []): Promise<DevAgent>
     port,
     process: child,
     output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => signal(child, 'SIGTERM'),
+    kill: () => signal(child, 'SIGKILL'),
   };
+}
+
+async function signal(child: ChildProcess, name: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(name);
+  await exited;
 }

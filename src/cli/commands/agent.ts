@@ -24,6 +24,14 @@ const flags = {
   node: stringFlag('node', 'Name of this node; defaults to the hostname.'),
   nodeId: stringFlag('node-id', 'Unique UUID of this node; generated when not given.'),
   nodeMeta: listFlag('node-meta', 'Metadata for this node as `key:value`; may be repeated.'),
+  raftSnapshotThreshold: intFlag(
+    'raft-snapshot-threshold',
+    'Snapshot the Raft log after this many new entries (config key raft_snapshot_threshold).',
+  ),
+  raftTrailingLogs: intFlag(
+    'raft-trailing-logs',
+    'Raft log entries kept behind a snapshot for lagging servers (config key raft_trailing_logs).',
+  ),
   retryJoin: listFlag(
     'retry-join',
     'Address of an agent to join at start, retried until it answers; may be repeated.',
@@ -48,6 +56,8 @@ const OPTIONAL_KEYS = {
   httpPort: 'httpPort',
   logLevel: 'logLevel',
   nodeId: 'nodeId',
+  raftSnapshotThreshold: 'raftSnapshotThreshold',
+  raftTrailingLogs: 'raftTrailingLogs',
   retryJoin: 'retryJoin',
   serfLanPort: 'serfLanPort',
   serfWanPort: 'serfWanPort',
