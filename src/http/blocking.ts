@@ -4,7 +4,7 @@ import { WatchSet } from '../state/watch.ts';
 import { MINUTE } from '../util/duration.ts';
 import type { Consistency, HttpContext, LeaderContact } from './context.ts';
 import { badRequest } from './errors.ts';
-import { durationParam, has, type Query, queryOf, unsignedParam } from './query.ts';
+import { durationParam, has, param, type Query, queryOf, unsignedParam } from './query.ts';
 
 // Consul's blocking queries: with `?index=N` (N > 0) a read waits until its result's index differs from N,
 // up to `?wait` (default 5m, max 10m) plus up to wait/16 of jitter, waking only when something it read changes.
@@ -18,16 +18,49 @@ export interface ReadOptions {
   minIndex: number;
   waitMs: number;
   consistency: Consistency;
+  /** With a stale read: how stale it may be before the leader answers instead (0 for no bound). */
+  maxStaleMs: number;
 }
 
 export function readOptions(query: Query): ReadOptions {
   const minIndex = unsignedParam(query, 'index', 'Invalid index') ?? 0;
   const waitNs = durationParam(query, 'wait', 'Invalid wait time');
   const waitMs = waitNs === undefined ? DEFAULT_WAIT_MS : Math.min(waitNs / 1e6, MAX_WAIT_MS);
-  const stale = has(query, 'stale');
+  const maxStaleNs = durationParam(
+    query,
+    'max_stale',
+    `Invalid max_stale value "${param(query, 'max_stale')}"`,
+  );
+  const maxStaleMs = (maxStaleNs ?? 0) / 1e6;
+  // As in Consul, a positive max_stale asks for a stale read by itself.
+  const stale = has(query, 'stale') || maxStaleMs > 0;
   const consistent = has(query, 'consistent');
   if (stale && consistent) throw badRequest('Cannot specify ?stale with ?consistent, conflicting semantics.');
-  return { minIndex, waitMs, consistency: stale ? 'stale' : consistent ? 'consistent' : 'default' };
+  return {
+    minIndex,
+    waitMs,
+    consistency: stale ? 'stale' : consistent ? 'consistent' : 'default',
+    maxStaleMs,
+  };
+}
+
+/**
+ * Waits until the read may be served here. A stale read whose server has not heard from the leader within
+ * max_stale is served as a default read instead, as Consul then sends it to the leader.
+ */
+async function prepareRead(
+  ctx: HttpContext,
+  options: ReadOptions,
+): Promise<{ contact: LeaderContact; consistency: Consistency }> {
+  const contact = await ctx.reads.prepare(options.consistency);
+  if (
+    options.consistency !== 'stale' ||
+    options.maxStaleMs === 0 ||
+    contact.lastContactMs <= options.maxStaleMs
+  ) {
+    return { contact, consistency: options.consistency };
+  }
+  return { contact: await ctx.reads.prepare('default'), consistency: 'default' };
 }
 
 /** Runs `read`, blocking as the query string asks, and sets Consul's query meta headers on the reply. */
@@ -38,7 +71,7 @@ export async function blockingRead<T>(
   read: (ws: WatchSet) => Read<T>,
 ): Promise<Read<T>> {
   const options = readOptions(queryOf(req));
-  const contact = await ctx.reads.prepare(options.consistency);
+  const { contact, consistency } = await prepareRead(ctx, options);
   let ws = new WatchSet();
   let result = read(ws);
   if (options.minIndex > 0 && result.index === options.minIndex) {
@@ -60,7 +93,7 @@ export async function blockingRead<T>(
       closed.release();
     }
   }
-  setQueryMeta(reply, result.index, contact, options.consistency);
+  setQueryMeta(reply, result.index, contact, consistency);
   return result;
 }
 

@@ -104,6 +104,11 @@ describe('a 3-server cluster under kill -9', () => {
     assert.equal(stale.status, 200);
     assert.equal(stale.headers.get('x-consul-knownleader'), 'false');
     assert.ok(Number(stale.headers.get('x-consul-lastcontact')) > 0);
+    // max_stale bounds how stale: beyond it the read needs the leader, which is not there.
+    const bounded = await api(survivor!.httpAddr, 'GET', '/v1/kv/after/restart?max_stale=1ms');
+    assert.equal(bounded.text, 'No cluster leader');
+    const lenient = await api(survivor!.httpAddr, 'GET', '/v1/kv/after/restart?max_stale=1h');
+    assert.equal(lenient.status, 200);
   });
 });
 

@@ -101,6 +101,13 @@ const cases: Case[] = [
     message: /conflicting semantics/,
   },
   {
+    name: 'bad ?max_stale',
+    method: 'GET',
+    path: '/v1/kv/kept?max_stale=soon',
+    status: 400,
+    message: /^Invalid max_stale value "soon"$/,
+  },
+  {
     name: 'conflicting ?cas and ?acquire',
     method: 'PUT',
     path: '/v1/kv/kept?cas=1&acquire=abc',
