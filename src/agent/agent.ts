@@ -82,6 +82,16 @@ export class Agent {
   /** Leaves the cluster gracefully (a server gives up its Raft membership), then shuts down. */
   async leave(): Promise<void> {
     try {
+      // What Consul's leader does when it sees a member leave: the node and its services go from the catalog.
+      if (!this.config.dev) {
+        await this.applier.apply({
+          type: 'deregister',
+          now: Date.now(),
+          node: this.config.nodeName,
+          serviceId: null,
+          checkId: null,
+        });
+      }
       await this.backend.leave();
     } catch (err) {
       this.log.warn({ err }, 'leaving the cluster failed; shutting down anyway');

@@ -112,6 +112,13 @@ describe('membership changes without downtime', () => {
         .sort(),
     );
 
+    const nodes = (await api(leader.httpAddr, 'GET', '/v1/catalog/nodes')).json<{ Node: string }[]>();
+    assert.ok(
+      !nodes.some((n) => n.Node === `test-${leaving.host}`),
+      'a server that left is no longer in the catalog',
+    );
+    assert.ok(nodes.some((n) => n.Node === `test-${leader.host}`));
+
     writing = false;
     await writer;
     assert.ok(writes > 0);
