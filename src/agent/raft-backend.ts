@@ -2,10 +2,16 @@ import type { Logger } from 'pino';
 import type { SessionRenewal } from '../http/context.ts';
 import { Autopilot } from '../leader/autopilot.ts';
 import type { SessionTimers } from '../leader/session-timers.ts';
-import { DEFAULT_FORWARD_TIMEOUT_MS, DEFAULT_HOLD_TIMEOUT_MS, RaftApplier } from '../raft/driver/applier.ts';
+import { RaftApplier } from '../raft/driver/applier.ts';
 import { RaftClusterView } from '../raft/driver/cluster-view.ts';
 import { NotLeaderError } from '../raft/driver/errors.ts';
-import { askLeader, leaderOnly, onLeader } from '../raft/driver/forwarding.ts';
+import {
+  askLeader,
+  DEFAULT_FORWARD_TIMEOUT_MS,
+  DEFAULT_HOLD_TIMEOUT_MS,
+  leaderOnly,
+  onLeader,
+} from '../raft/driver/forwarding.ts';
 import { RaftReadGate } from '../raft/driver/read-gate.ts';
 import { RaftServer } from '../raft/driver/server.ts';
 import { RpcPool } from '../rpc/pool.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
+  awaitHolds,
   awaitLeader,
   type ClusterServer,
   destroyCluster,
@@ -65,14 +66,7 @@ describe('a 3-server cluster under kill -9', () => {
   test('the killed server restarts from its data dir and catches up', async () => {
     const down = servers.find((s) => !s.agent)!;
     await down.start();
-    await eventually(
-      'the restarted server holds every acknowledged write',
-      async () => {
-        const stored = await readPrefix(down, 'stream/', '&stale');
-        return stored && missingWrites(acknowledged, stored).length === 0 ? true : undefined;
-      },
-      30_000,
-    );
+    await awaitHolds(down, 'stream/', acknowledged);
   });
 
   test('kill -9 of every server, then a restart, keeps every acknowledged write', async () => {

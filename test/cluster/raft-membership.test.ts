@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
+  awaitHolds,
   awaitLeader,
   type ClusterServer,
   clusterServer,
   destroyCluster,
   loopbackHosts,
-  missingWrites,
   putKey,
   readPrefix,
   startCluster,
@@ -44,14 +44,7 @@ describe('a lagging server', () => {
       written.set(key, `v${i}`);
     }
     await lagging.start();
-    await eventually(
-      'the lagging server holds every write',
-      async () => {
-        const stored = await readPrefix(lagging, 'lag/', '&stale');
-        return stored && missingWrites(written, stored).length === 0 ? true : undefined;
-      },
-      30_000,
-    );
+    await awaitHolds(lagging, 'lag/', written);
     assert.match(lagging.agent!.output(), /installed a snapshot from the leader/);
   });
 });

@@ -142,3 +142,20 @@ export async function readPrefix(
 export function missingWrites(expected: Map<string, string>, actual: Map<string, string>): string[] {
   return [...expected].filter(([key, value]) => actual.get(key) !== value).map(([key]) => key);
 }
+
+/** Waits until `server`'s own (stale) state holds every key of `expected` under `prefix` with its value. */
+export async function awaitHolds(
+  server: ClusterServer,
+  prefix: string,
+  expected: Map<string, string>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await eventually(
+    `${server.host} holding every acknowledged write under ${prefix}`,
+    async () => {
+      const stored = await readPrefix(server, prefix, '&stale');
+      return stored && missingWrites(expected, stored).length === 0 ? true : undefined;
+    },
+    timeoutMs,
+  );
+}

@@ -4,21 +4,11 @@ import type { Command } from '../../state/commands.ts';
 import { StateError } from '../../state/errors.ts';
 import type { CommandResult } from '../../state/fsm.ts';
 import type { ApplyOutcome } from '../../state/store.ts';
-import { NOT_LEADER, onLeader } from './forwarding.ts';
+import { type ForwardingOptions, NOT_LEADER, onLeader, resolveForwarding } from './forwarding.ts';
 import { checkRestorable } from './fsm.ts';
 import { encodePayload } from './payload.ts';
 import type { RaftServer } from './server.ts';
 import { checkApplyReply, RaftMethod } from './wire.ts';
-
-export interface ForwardingOptions {
-  /** How long to wait for a leader before failing with "No cluster leader" (Consul's rpc_hold_timeout: 7 s). */
-  holdTimeoutMs?: number;
-  /** How long a call forwarded to the leader may take. */
-  forwardTimeoutMs?: number;
-}
-
-export const DEFAULT_HOLD_TIMEOUT_MS = 7000;
-export const DEFAULT_FORWARD_TIMEOUT_MS = 30_000;
 
 /**
  * Writes through Raft: the leader proposes the command and answers once it has applied it; a follower
@@ -26,15 +16,13 @@ export const DEFAULT_FORWARD_TIMEOUT_MS = 30_000;
  * StateError with the FSM's refusal, as from the dev agent's SingleNodeLog.
  */
 export class RaftApplier implements Applier {
-  private readonly holdTimeoutMs: number;
-  private readonly forwardTimeoutMs: number;
+  private readonly forwarding: Required<ForwardingOptions>;
 
   constructor(
     private readonly server: RaftServer,
     options: ForwardingOptions = {},
   ) {
-    this.holdTimeoutMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
-    this.forwardTimeoutMs = options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
+    this.forwarding = resolveForwarding(options);
   }
 
   async apply<C extends Command>(cmd: C): Promise<CommandResult<C>> {
@@ -51,10 +39,14 @@ export class RaftApplier implements Applier {
   }
 
   private submit(payload: Uint8Array): Promise<ApplyOutcome<unknown>> {
-    return onLeader(this.server, this.holdTimeoutMs, {
+    return onLeader(this.server, this.forwarding.holdTimeoutMs, {
       local: () => this.server.propose(payload),
       remote: async (client) => {
-        const body = await client.call(RaftMethod.apply, { payload }, { timeoutMs: this.forwardTimeoutMs });
+        const body = await client.call(
+          RaftMethod.apply,
+          { payload },
+          { timeoutMs: this.forwarding.forwardTimeoutMs },
+        );
         const reply = checkApplyReply(body);
         if (reply.status === 'not-leader') return NOT_LEADER;
         if (reply.status === 'error') return { ok: false, error: reply.error };

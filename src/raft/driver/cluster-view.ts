@@ -1,7 +1,6 @@
 import type { ClusterView, RaftConfiguration } from '../../http/context.ts';
-import { DEFAULT_FORWARD_TIMEOUT_MS, DEFAULT_HOLD_TIMEOUT_MS, type ForwardingOptions } from './applier.ts';
 import { NotLeaderError } from './errors.ts';
-import { askLeader, onLeader } from './forwarding.ts';
+import { askLeader, type ForwardingOptions, onLeader, resolveForwarding } from './forwarding.ts';
 import type { RaftServer } from './server.ts';
 import { checkConfiguration, type PeerTarget, RaftMethod } from './wire.ts';
 
@@ -10,15 +9,13 @@ import { checkConfiguration, type PeerTarget, RaftMethod } from './wire.ts';
  * there from a follower as Consul forwards them; without a leader they fail with "No cluster leader".
  */
 export class RaftClusterView implements ClusterView {
-  private readonly holdTimeoutMs: number;
-  private readonly forwardTimeoutMs: number;
+  private readonly forwarding: Required<ForwardingOptions>;
 
   constructor(
     private readonly server: RaftServer,
     options: ForwardingOptions = {},
   ) {
-    this.holdTimeoutMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
-    this.forwardTimeoutMs = options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
+    this.forwarding = resolveForwarding(options);
   }
 
   leaderAddress(): string {
@@ -38,29 +35,35 @@ export class RaftClusterView implements ClusterView {
 
   async configuration(stale: boolean): Promise<RaftConfiguration> {
     if (stale) return this.server.configuration();
-    return onLeader(this.server, this.holdTimeoutMs, {
+    return onLeader(this.server, this.forwarding.holdTimeoutMs, {
       local: async () => {
         if (!this.server.isLeader) throw new NotLeaderError();
         return this.server.configuration();
       },
       remote: (client) =>
-        askLeader(client, RaftMethod.configuration, {}, checkConfiguration, this.forwardTimeoutMs),
+        askLeader(client, RaftMethod.configuration, {}, checkConfiguration, this.forwarding.forwardTimeoutMs),
     });
   }
 
   removePeer(target: PeerTarget): Promise<void> {
-    return onLeader(this.server, this.holdTimeoutMs, {
+    return onLeader(this.server, this.forwarding.holdTimeoutMs, {
       local: () => this.server.removePeer(target),
       remote: (client) =>
-        askLeader(client, RaftMethod.removePeer, target, () => undefined, this.forwardTimeoutMs),
+        askLeader(client, RaftMethod.removePeer, target, () => undefined, this.forwarding.forwardTimeoutMs),
     });
   }
 
   async transferLeadership(id: string | undefined): Promise<void> {
-    await onLeader(this.server, this.holdTimeoutMs, {
+    await onLeader(this.server, this.forwarding.holdTimeoutMs, {
       local: () => this.server.transferLeadership(id),
       remote: (client) =>
-        askLeader(client, RaftMethod.transferLeadership, { id: id ?? null }, String, this.forwardTimeoutMs),
+        askLeader(
+          client,
+          RaftMethod.transferLeadership,
+          { id: id ?? null },
+          String,
+          this.forwarding.forwardTimeoutMs,
+        ),
     });
   }
 }

@@ -5,6 +5,24 @@ import { NoLeaderError, NotLeaderError, RaftStoppedError } from './errors.ts';
 import type { RaftServer } from './server.ts';
 import { checkLeaderReply, type LeaderReply } from './wire.ts';
 
+export interface ForwardingOptions {
+  /** How long to wait for a leader before failing with "No cluster leader" (Consul's rpc_hold_timeout: 7 s). */
+  holdTimeoutMs?: number;
+  /** How long a call forwarded to the leader may take. */
+  forwardTimeoutMs?: number;
+}
+
+export const DEFAULT_HOLD_TIMEOUT_MS = 7000;
+export const DEFAULT_FORWARD_TIMEOUT_MS = 30_000;
+
+/** The options with Consul's defaults filled in. */
+export function resolveForwarding(options: ForwardingOptions): Required<ForwardingOptions> {
+  return {
+    holdTimeoutMs: options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS,
+    forwardTimeoutMs: options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS,
+  };
+}
+
 /** What a leader's handler answers when it turns out not to lead (any more). */
 export const NOT_LEADER = Symbol('not-leader');
 

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Consistency, LeaderContact, ReadGate } from '../../http/context.ts';
-import { DEFAULT_FORWARD_TIMEOUT_MS, DEFAULT_HOLD_TIMEOUT_MS, type ForwardingOptions } from './applier.ts';
-import { askLeader, onLeader } from './forwarding.ts';
+import { askLeader, type ForwardingOptions, onLeader, resolveForwarding } from './forwarding.ts';
 import type { RaftServer } from './server.ts';
 import { checkIndex, RaftMethod } from './wire.ts';
 
@@ -11,15 +10,13 @@ import { checkIndex, RaftMethod } from './wire.ts';
  * leads) and wait until this server has applied that far, which makes the read linearizable here too.
  */
 export class RaftReadGate implements ReadGate {
-  private readonly holdTimeoutMs: number;
-  private readonly forwardTimeoutMs: number;
+  private readonly forwarding: Required<ForwardingOptions>;
 
   constructor(
     private readonly server: RaftServer,
     options: ForwardingOptions = {},
   ) {
-    this.holdTimeoutMs = options.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS;
-    this.forwardTimeoutMs = options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
+    this.forwarding = resolveForwarding(options);
   }
 
   async prepare(mode: Consistency): Promise<LeaderContact> {
@@ -27,12 +24,12 @@ export class RaftReadGate implements ReadGate {
       return { knownLeader: this.server.leader() !== null, lastContactMs: this.server.lastContactMs() };
     }
     const started = performance.now();
-    const index = await onLeader(this.server, this.holdTimeoutMs, {
+    const index = await onLeader(this.server, this.forwarding.holdTimeoutMs, {
       local: () => this.server.readIndex(mode),
       remote: (client) =>
-        askLeader(client, RaftMethod.readIndex, { mode }, checkIndex, this.forwardTimeoutMs),
+        askLeader(client, RaftMethod.readIndex, { mode }, checkIndex, this.forwarding.forwardTimeoutMs),
     });
-    await this.caughtUp(index, this.holdTimeoutMs - (performance.now() - started));
+    await this.caughtUp(index, this.forwarding.holdTimeoutMs - (performance.now() - started));
     return { knownLeader: true, lastContactMs: this.server.lastContactMs() };
   }
 
