@@ -66,7 +66,10 @@ export class ServerJoin {
     return [...this.discovered.values()];
   }
 
-  /** Runs until this server is settled in a cluster, or until stop(). */
+  /**
+   * Runs until stop(): whenever this server is not settled in a cluster (at start, or after autopilot
+   * removed it while it was away), it looks for one to bootstrap or join.
+   */
   async run(): Promise<void> {
     const self = this.target.info();
     if (this.options.bootstrap && self.lastIndex === 0) {
@@ -74,16 +77,19 @@ export class ServerJoin {
       await this.target.bootstrap([{ id: self.id, address: self.address }]);
     }
     let announced = false;
-    while (!this.stopped && !this.target.settled()) {
-      try {
-        await this.attempt();
-      } catch (err) {
-        this.log.debug({ err }, 'join attempt failed');
-      }
-      if (this.target.settled()) break;
-      if (!announced && this.options.retryJoin.length === 0 && this.options.bootstrapExpect === 0) {
-        this.log.warn('no -retry-join addresses and no -bootstrap-expect: waiting to be added to a cluster');
-        announced = true;
+    while (!this.stopped) {
+      if (!this.target.settled()) {
+        try {
+          await this.attempt();
+        } catch (err) {
+          this.log.debug({ err }, 'join attempt failed');
+        }
+        if (!announced && this.options.retryJoin.length === 0 && this.options.bootstrapExpect === 0) {
+          this.log.warn(
+            'no -retry-join addresses and no -bootstrap-expect: waiting to be added to a cluster',
+          );
+          announced = true;
+        }
       }
       await this.pause(this.options.retryIntervalMs ?? 1000);
     }

@@ -75,6 +75,7 @@ export interface AutopilotTarget {
   /** The configuration with the leader's view of every server. */
   configuration(): RaftConfiguration;
   promote(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
 }
 
 /** Consul's server_stabilization_time: a new server votes only after it has been healthy this long. */
@@ -82,13 +83,15 @@ export const SERVER_STABILIZATION_MS = 10_000;
 const AUTOPILOT_INTERVAL_MS = 1_000;
 
 /**
- * The leader's autopilot: promotes non-voters that have stayed healthy for the stabilization time, so a
- * server that joins cannot weaken the quorum while it is still catching up.
+ * The leader's autopilot. It promotes non-voters that have stayed healthy for the stabilization time, so a
+ * server that joins cannot weaken the quorum while it is still catching up; and it removes servers that
+ * have been failed as long (Consul's cleanup_dead_servers), as long as fewer than half the voters go at
+ * once. A removed server that comes back asks to join again.
  */
 export class Autopilot {
   private readonly tracker = new ServerHealthTracker();
   private timer: NodeJS.Timeout | undefined;
-  private promoting = false;
+  private busy = false;
 
   constructor(
     private readonly target: AutopilotTarget,
@@ -108,25 +111,39 @@ export class Autopilot {
   }
 
   private async tick(): Promise<void> {
-    if (this.promoting) return;
-    const now = new Date();
-    const health = this.tracker.evaluate(this.target.configuration(), now);
-    const ready = health.servers.filter(
-      (s) => !s.voter && s.healthy && now.getTime() - s.stableSince.getTime() >= this.stabilizationMs,
+    if (this.busy) return;
+    const now = Date.now();
+    const health = this.tracker.evaluate(this.target.configuration(), new Date(now));
+    const stable = (s: ServerHealth) => now - s.stableSince.getTime() >= this.stabilizationMs;
+    const promotions = health.servers.filter((s) => !s.voter && s.healthy && stable(s));
+    const removals = deadServers(
+      health.servers.filter((s) => s.status === 'failed' && !s.leader && stable(s)),
+      health,
     );
-    this.promoting = true;
+    this.busy = true;
     try {
-      for (const server of ready) {
+      for (const server of promotions) {
         this.log.info(
           { server: server.id, address: server.address },
           'autopilot: promoting a stable server to voter',
         );
         await this.target.promote(server.id);
       }
+      for (const server of removals) {
+        this.log.info({ server: server.id, address: server.address }, 'autopilot: removing a dead server');
+        await this.target.remove(server.id);
+      }
     } catch (err) {
-      this.log.warn({ err }, 'autopilot: promotion failed; will retry');
+      this.log.warn({ err }, 'autopilot: a membership change failed; will retry');
     } finally {
-      this.promoting = false;
+      this.busy = false;
     }
   }
+}
+
+/** The failed servers that may go: every failed non-voter, and the failed voters if fewer than half. */
+function deadServers(failed: ServerHealth[], health: ClusterHealth): ServerHealth[] {
+  const voters = health.servers.filter((s) => s.voter).length;
+  const failedVoters = failed.filter((s) => s.voter);
+  return failedVoters.length < voters / 2 ? failed : failed.filter((s) => !s.voter);
 }

@@ -119,3 +119,34 @@ describe('membership changes without downtime', () => {
     assert.equal(stored?.size, writes);
   });
 });
+
+describe('dead server cleanup', () => {
+  let servers: ClusterServer[] = [];
+  after(() => destroyCluster(servers));
+
+  test('autopilot removes a server that stays dead, and it joins again when it comes back', async () => {
+    servers = await startCluster(loopbackHosts(3));
+    const leader = await awaitLeader(servers);
+    const dead = servers.find((s) => s !== leader)!;
+    await dead.kill();
+    await eventually(
+      'the dead server removed from the configuration',
+      async () => ((await configuration(leader)).Servers.length === 2 ? true : undefined),
+      40_000,
+    );
+    const written = new Map([['cleanup/after', 'removed']]);
+    assert.ok(await putKey(leader, 'cleanup/after', 'removed'));
+
+    await dead.start();
+    await eventually(
+      'the returning server back as a voter',
+      async () => {
+        const config = await configuration(leader);
+        const back = config.Servers.find((s) => s.Address === dead.rpcAddress);
+        return config.Servers.length === 3 && back?.Voter ? true : undefined;
+      },
+      45_000,
+    );
+    await awaitHolds(dead, 'cleanup/', written);
+  });
+});
