@@ -25,7 +25,10 @@ export interface PacketEncodeOptions {
   encryptionVersion?: EncryptionVersion;
 }
 
-/** Builds one packet from encoded messages (see encodeMessage); several go into a compound message. */
+/**
+ * Builds one packet from encoded messages (see encodeMessage); several go into a compound message. Fitting
+ * the packet within the UDP budget is the caller's job. A lone message with no wrapping is returned as is.
+ */
 export function encodePacket(messages: readonly Uint8Array[], options: PacketEncodeOptions = {}): Uint8Array {
   if (messages.length === 0) throw new GossipCodecError('encode', 'a packet needs at least one message');
   let packet = messages.length === 1 ? messages[0]! : makeCompound(messages);

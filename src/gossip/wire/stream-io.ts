@@ -16,6 +16,10 @@ export interface ReadStreamOptions extends StreamDecodeOptions {
  */
 export function readStreamMessage(socket: Socket, options: ReadStreamOptions = {}): Promise<DecodedStream> {
   return new Promise((resolve, reject) => {
+    if (socket.readableEnded || socket.destroyed) {
+      reject(new GossipCodecError('truncated', 'stream already closed, no message to read'));
+      return;
+    }
     const decoder = new StreamDecoder(options);
     let timer: NodeJS.Timeout | undefined;
     const finish = (settle: () => void) => {
