@@ -10,6 +10,7 @@ import { Metrics } from '../telemetry/metrics.ts';
 import type { ConsensusBackend } from './backend.ts';
 import type { AgentConfig } from './config.ts';
 import { DevBackend } from './dev-backend.ts';
+import { FileDefinitions, type Pending } from './file-definitions.ts';
 import { resolveNodeId } from './node-id.ts';
 import { RaftBackend } from './raft-backend.ts';
 import { registerServer, rpcAddress, selfNode } from './self-registration.ts';
@@ -30,6 +31,7 @@ export class Agent {
   private readonly local: LocalAgent;
   private readonly sessionTimers: SessionTimers;
   private readonly reaper: TombstoneReaper;
+  private readonly definitions: FileDefinitions;
   private readonly backend: ConsensusBackend;
   private readonly applier;
 
@@ -49,7 +51,9 @@ export class Agent {
       selfNode(config, this.nodeId),
       this.applier,
       log.child({ name: 'agent.local' }),
+      this.store,
     );
+    this.definitions = new FileDefinitions(this.local, config, log.child({ name: 'agent.config' }));
     this.sessionTimers = new SessionTimers(this.store, this.applier, log.child({ name: 'agent.session' }));
     this.reaper = new TombstoneReaper(this.store, this.applier, log.child({ name: 'agent.tombstones' }));
     this.backend.onLeadership((leading) => this.leadershipChanged(leading));
@@ -70,13 +74,25 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    // Bad definitions in config files stop the agent before it starts anything, as in Consul.
+    const defined = await this.definitions.read();
     await this.backend.start();
     // The dev agent leads at once; a server may wait for its peers, and must serve HTTP meanwhile.
-    if (this.config.dev) await this.registerSelf();
-    else void this.registerSelfOnceLed();
+    if (this.config.dev) {
+      await this.registerSelf();
+      await this.definitions.apply(defined);
+    } else {
+      void this.registerSelfOnceLed().then(() => this.applyDefinitions(defined));
+    }
     this.http = buildHttpServer(this.httpContext());
     await this.http.listen({ host: this.config.clientAddr, port: this.config.httpPort });
     this.log.info({ address: this.httpAddress }, 'HTTP API listening');
+  }
+
+  /** Rereads the config files and brings their services and checks in line (SIGHUP, /v1/agent/reload). */
+  async reload(): Promise<void> {
+    this.log.info('reload requested: rereading the config files');
+    await this.definitions.apply(await this.definitions.read());
   }
 
   /** Leaves the cluster gracefully (a server gives up its Raft membership), then shuts down. */
@@ -124,6 +140,14 @@ export class Agent {
     }
   }
 
+  private async applyDefinitions(defined: Pending): Promise<void> {
+    try {
+      await this.definitions.apply(defined);
+    } catch (err) {
+      this.log.error({ err }, 'registering the services and checks of the config files failed');
+    }
+  }
+
   private registerSelf(): Promise<void> {
     const node = selfNode(this.config, this.nodeId);
     return registerServer(this.applier, node, this.config.serverPort, TRIBUNE_VERSION);
@@ -162,9 +186,7 @@ export class Agent {
         await this.registerSelf();
         await this.local.resync();
       },
-      reload: async () => {
-        this.log.info('reload requested: the dev agent has no configuration files to reread');
-      },
+      reload: () => this.reload(),
     };
     return {
       store: this.store,

@@ -34,6 +34,9 @@ export const agentConfigSchema = z.object({
   raftSnapshotThreshold: z.number().int().min(1).default(16384),
   /** Log entries kept behind a snapshot for lagging followers (Consul's raft_trailing_logs). */
   raftTrailingLogs: z.number().int().min(0).default(10240),
+  /** Consul's -config-file and -config-dir: agent options, services and checks in JSON or HCL. */
+  configFiles: z.array(z.string()).default([]),
+  configDirs: z.array(z.string()).default([]),
   /** Script checks run arbitrary commands, so Consul runs them only when told to. */
   enableScriptChecks: z.boolean().default(false),
 });

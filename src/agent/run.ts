@@ -11,8 +11,14 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     log.info({ signal }, 'caught signal, shutting down');
     void agent.stop();
   };
+  const onHangup = () => {
+    agent
+      .reload()
+      .catch((err: unknown) => log.error({ err }, 'reload failed; keeping the current configuration'));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangup);
   try {
     await agent.start();
   } catch (err) {
@@ -23,6 +29,7 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   await agent.stopped;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onHangup);
 }
 
 function printBanner(config: AgentConfig, agent: Agent): void {

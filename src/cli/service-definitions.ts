@@ -1,7 +1,8 @@
-// Service definitions from files, as `consul services register|deregister FILE...` reads them: JSON with a
+// Service definitions from files, as `consul services register|deregister FILE...` reads them: JSON or HCL with a
 // "service" object or a "services" array, keys in Consul's config style (snake_case or PascalCase). The result
 // is the agent API's PascalCase registration body.
 import { readFile } from 'node:fs/promises';
+import { parseConfigText } from '../agent/config-syntax.ts';
 import { describeFsError } from './data-source.ts';
 
 export type ServiceRegistration = Record<string, unknown> & { Name?: unknown; ID?: unknown };
@@ -19,22 +20,19 @@ export async function servicesFromFiles(files: readonly string[]): Promise<Servi
 }
 
 async function servicesFromFile(file: string): Promise<ServiceRegistration[]> {
-  if (file.endsWith('.hcl'))
-    throw new Error(`failed to parse ${file}: HCL files are not supported; use JSON`);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new Error(`config: Open failed on ${file}. ${describeFsError(err, file)}`);
   }
-  let json: unknown;
+  let parsed: Record<string, unknown>;
   try {
-    json = JSON.parse(text);
+    parsed = await parseConfigText(file, text);
   } catch (err) {
-    throw new Error(`failed to parse ${file}: ${(err as Error).message}`);
+    throw new Error(`failed to parse ${file}: ${(err as Error).message.replace(/^Error parsing [^:]*: /, '')}`);
   }
-  if (!isObject(json)) throw new Error(`failed to parse ${file}: expected a JSON object`);
-  const config = toApiKeys(json) as Record<string, unknown>;
+  const config = toApiKeys(parsed) as Record<string, unknown>;
   const found = [...(config.Service === undefined ? [] : [config.Service]), ...asArray(config.Services)];
   return found.map((service) => {
     if (!isObject(service)) throw new Error(`${file}: a service definition must be an object`);

@@ -106,6 +106,11 @@ export function decodeBody<S extends AnySchema>(
       throw badRequest(`Request decode failed: ${(err as Error).message}`);
     }
   }
+  return decodeJson(parsed, schema);
+}
+
+/** Validates already-parsed JSON as decodeBody does: keys matched as Go matches them, 400 on a mismatch. */
+export function decodeJson<S extends AnySchema>(parsed: unknown, schema: S): z.output<S> {
   const result = schema.safeParse(canonicalKeys(parsed, schema));
   if (!result.success) {
     const issue = result.error.issues[0]!;

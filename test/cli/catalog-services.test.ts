@@ -136,6 +136,18 @@ describe('services register / deregister', () => {
     );
   });
 
+  test('from an HCL file', async () => {
+    const file = join(dir, 'api.hcl');
+    await writeFile(file, 'service {\n  name = "api"\n  port = 9090\n  meta {\n    tier = "front"\n  }\n}\n');
+    assert.equal(await cliOk(['services', 'register', file]), 'Registered service: api\n');
+    const registered = (await (
+      await fetch(`http://${agent.httpAddr}/v1/agent/service/api`)
+    ).json()) as Record<string, unknown>;
+    assert.equal(registered.Port, 9090);
+    assert.deepEqual(registered.Meta, { tier: 'front' });
+    assert.equal(await cliOk(['services', 'deregister', file]), 'Deregistered service: api\n');
+  });
+
   test('from flags, deregistered by -id', async () => {
     const out = await cliOk([
       'services',

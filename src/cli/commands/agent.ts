@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { type AgentConfig, type AgentConfigInput, validatedAgentConfigSchema } from '../../agent/config.ts';
+import { type ConfigFileContents, loadConfigFiles } from '../../agent/config-files.ts';
 import { defineCommand, fail } from '../command.ts';
 import { boolFlag, intFlag, listFlag, stringFlag } from '../flags.ts';
 
@@ -12,6 +13,11 @@ const flags = {
     'Number of servers to wait for before bootstrapping the cluster.',
   ),
   client: stringFlag('client', 'Address to bind client listeners (HTTP, DNS) to.'),
+  configDir: listFlag(
+    'config-dir',
+    'Directory of *.json and *.hcl config files, read in order; may be repeated.',
+  ),
+  configFile: listFlag('config-file', 'A JSON or HCL config file; may be repeated.'),
   dataDir: stringFlag('data-dir', '`Path` to a directory for the agent to keep its state in.'),
   datacenter: stringFlag('datacenter', 'Datacenter the agent belongs to.'),
   dev: boolFlag('dev', 'Start a development server: in-memory state, everything on 127.0.0.1.'),
@@ -58,7 +64,6 @@ const OPTIONAL_KEYS = {
   nodeId: 'nodeId',
   raftSnapshotThreshold: 'raftSnapshotThreshold',
   raftTrailingLogs: 'raftTrailingLogs',
-  retryJoin: 'retryJoin',
   serfLanPort: 'serfLanPort',
   serfWanPort: 'serfWanPort',
   serverPort: 'serverPort',
@@ -80,14 +85,25 @@ Usage: tribune agent [options]
   flags,
   async run({ flags: values, args, given }) {
     if (args.length > 0) fail(`==> Unexpected arguments: ${args.join(' ')}`);
+    let files: ConfigFileContents;
+    try {
+      files = await loadConfigFiles(values.configFile, values.configDir);
+    } catch (err) {
+      return fail(`==> ${(err as Error).message}`);
+    }
+    // Files first, then flags, which win as in Consul.
     const input: Record<string, unknown> = {
+      ...files.config,
       dev: values.dev,
       // A dev agent is a single server, as in Consul.
-      server: values.server || values.dev,
-      nodeName: values.node || hostname(),
-      logJson: values.logJson,
-      enableScriptChecks: values.enableScriptChecks,
-      nodeMeta: parseNodeMeta(values.nodeMeta),
+      server: values.server || values.dev || files.config.server === true,
+      nodeName: values.node || files.config.nodeName || hostname(),
+      logJson: values.logJson || files.config.logJson === true,
+      enableScriptChecks: values.enableScriptChecks || files.config.enableScriptChecks === true,
+      nodeMeta: { ...files.config.nodeMeta, ...parseNodeMeta(values.nodeMeta) },
+      retryJoin: [...(files.config.retryJoin ?? []), ...values.retryJoin],
+      configFiles: values.configFile,
+      configDirs: values.configDir,
     };
     for (const [flag, key] of Object.entries(OPTIONAL_KEYS)) {
       if (given.has(flag as keyof typeof flags)) input[key] = values[flag as keyof typeof OPTIONAL_KEYS];

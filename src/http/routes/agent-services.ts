@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { LocalCheck } from '../../local/local-agent.ts';
+import type { ServiceInput } from '../../state/commands.ts';
 import { parseGoBool } from '../../util/go-bool.ts';
 import { abortOnClose, readOptions } from '../blocking.ts';
 import { decodeBody } from '../body.ts';
@@ -18,10 +19,29 @@ import { agentCheckFields, toLocalCheck } from './agent-checks.ts';
 // /v1/agent/service*: services this agent owns. Registration accepts a Check or Checks, defaulting their IDs
 // to service:<id> (service:<id>:<n> for several) and their names to "Service '<name>' check".
 
-const registerBody = serviceFields.extend({
+/** A service definition as the agent API and config files give it, with its checks. */
+export const serviceDefinitionSchema = serviceFields.extend({
   Check: agentCheckFields.nullish(),
   Checks: z.array(agentCheckFields).nullish(),
 });
+
+/** The service and its checks (IDs `service:<id>[:n]`, as Consul numbers them) from a definition. */
+export function toServiceRegistration(
+  body: z.output<typeof serviceDefinitionSchema>,
+  nodeName: string,
+  options: { enableScriptChecks: boolean },
+): { service: ServiceInput; checks: LocalCheck[] } {
+  const service = toServiceInput(body);
+  const definitions = [...(body.Check ? [body.Check] : []), ...(body.Checks ?? [])];
+  const checks = definitions.map((definition, n) =>
+    toLocalCheck(definition, nodeName, options, {
+      id: definitions.length > 1 ? `service:${service.ID}:${n + 1}` : `service:${service.ID}`,
+      name: `Service '${service.Service}' check`,
+      serviceId: service.ID,
+    }),
+  );
+  return { service, checks };
+}
 
 export function agentServiceRoutes(ctx: HttpContext): Routes {
   const local = ctx.agent.local;
@@ -43,16 +63,8 @@ export function agentServiceRoutes(ctx: HttpContext): Routes {
     },
     '/v1/agent/service/register': {
       PUT: async (req, reply) => {
-        const body = decodeBody(req, registerBody);
-        const service = toServiceInput(body);
-        const definitions = [...(body.Check ? [body.Check] : []), ...(body.Checks ?? [])];
-        const checks: LocalCheck[] = definitions.map((definition, n) =>
-          toLocalCheck(definition, local.nodeName, ctx.agent.config, {
-            id: definitions.length > 1 ? `service:${service.ID}:${n + 1}` : `service:${service.ID}`,
-            name: `Service '${service.Service}' check`,
-            serviceId: service.ID,
-          }),
-        );
+        const body = decodeBody(req, serviceDefinitionSchema);
+        const { service, checks } = toServiceRegistration(body, local.nodeName, ctx.agent.config);
         await local.addService(service, checks, flag(queryOf(req), 'replace-existing-checks'));
         return reply.send();
       },

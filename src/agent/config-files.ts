@@ -1,0 +1,156 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentConfigInput } from './config.ts';
+import { ConfigSyntaxError, isObject, parseConfigText } from './config-syntax.ts';
+
+// -config-file and -config-dir as Consul reads them: files in the order given, a directory's *.json and
+// *.hcl files in lexical order; later values win, lists such as retry_join add up. Service and check
+// definitions are collected for the agent to register; agent options map onto the agent's configuration.
+
+export interface ConfigFileContents {
+  config: Partial<AgentConfigInput>;
+  /** Service definitions (Consul's `service` / `services`), as written. */
+  services: { file: string; definition: Record<string, unknown> }[];
+  /** Check definitions (Consul's `check` / `checks`), as written. */
+  checks: { file: string; definition: Record<string, unknown> }[];
+  /** Keys Consul knows that this agent does not act on yet, to report. */
+  ignored: string[];
+}
+
+type Setter = (config: Partial<AgentConfigInput>, value: unknown, file: string) => void;
+
+const scalar =
+  <K extends keyof AgentConfigInput>(key: K, type: 'string' | 'number' | 'boolean'): Setter =>
+  (config, value, file) => {
+    if (typeof value !== type) throw new ConfigSyntaxError(`${file}: ${String(key)} must be a ${type}`);
+    (config as Record<string, unknown>)[key] = value;
+  };
+
+const PORTS: Record<string, keyof AgentConfigInput> = {
+  http: 'httpPort',
+  dns: 'dnsPort',
+  server: 'serverPort',
+  serf_lan: 'serfLanPort',
+  serf_wan: 'serfWanPort',
+  grpc: 'grpcPort',
+};
+
+/** Consul's config keys this agent reads, and where each goes. */
+const SETTERS: Record<string, Setter> = {
+  datacenter: scalar('datacenter', 'string'),
+  data_dir: scalar('dataDir', 'string'),
+  node_name: scalar('nodeName', 'string'),
+  node_id: scalar('nodeId', 'string'),
+  server: scalar('server', 'boolean'),
+  bootstrap: scalar('bootstrap', 'boolean'),
+  bootstrap_expect: scalar('bootstrapExpect', 'number'),
+  bind_addr: scalar('bindAddr', 'string'),
+  client_addr: scalar('clientAddr', 'string'),
+  advertise_addr: scalar('advertiseAddr', 'string'),
+  log_level: scalar('logLevel', 'string'),
+  log_json: scalar('logJson', 'boolean'),
+  enable_script_checks: scalar('enableScriptChecks', 'boolean'),
+  raft_snapshot_threshold: scalar('raftSnapshotThreshold', 'number'),
+  raft_trailing_logs: scalar('raftTrailingLogs', 'number'),
+  retry_join: (config, value, file) => {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+      throw new ConfigSyntaxError(`${file}: retry_join must be a list of addresses`);
+    }
+    config.retryJoin = [...(config.retryJoin ?? []), ...value];
+  },
+  node_meta: (config, value, file) => {
+    if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+      throw new ConfigSyntaxError(`${file}: node_meta must map strings to strings`);
+    }
+    config.nodeMeta = { ...config.nodeMeta, ...(value as Record<string, string>) };
+  },
+  ports: (config, value, file) => {
+    if (!isObject(value)) throw new ConfigSyntaxError(`${file}: ports must be an object`);
+    for (const [name, port] of Object.entries(value)) {
+      const key = PORTS[name];
+      if (!key) throw new ConfigSyntaxError(`${file}: invalid config key ports.${name}`);
+      scalar(key, 'number')(config, port, file);
+    }
+  },
+};
+
+/** Keys of Consul's configuration that are valid but not acted on by this agent yet. */
+const KNOWN_UNSUPPORTED = new Set([
+  'acl',
+  'addresses',
+  'autopilot',
+  'connect',
+  'dns_config',
+  'domain',
+  'alt_domain',
+  'encrypt',
+  'leave_on_terminate',
+  'limits',
+  'performance',
+  'primary_datacenter',
+  'recursors',
+  'retry_join_wan',
+  'rejoin_after_leave',
+  'skip_leave_on_interrupt',
+  'telemetry',
+  'tls',
+  'ui_config',
+  'watches',
+]);
+
+export async function loadConfigFiles(files: string[], dirs: string[]): Promise<ConfigFileContents> {
+  const contents: ConfigFileContents = { config: {}, services: [], checks: [], ignored: [] };
+  for (const file of [...files, ...(await filesInDirs(dirs))]) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new ConfigSyntaxError(`Error reading ${file}: ${(err as Error).message}`);
+    }
+    merge(contents, file, await parseConfigText(file, text));
+  }
+  return contents;
+}
+
+async function filesInDirs(dirs: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      throw new ConfigSyntaxError(`Error reading config dir ${dir}: ${(err as Error).message}`);
+    }
+    found.push(
+      ...names
+        .filter((n) => n.endsWith('.json') || n.endsWith('.hcl'))
+        .sort()
+        .map((n) => join(dir, n)),
+    );
+  }
+  return found;
+}
+
+function merge(contents: ConfigFileContents, file: string, parsed: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === 'service' || key === 'services') {
+      contents.services.push(...definitions(file, key, value));
+    } else if (key === 'check' || key === 'checks') {
+      contents.checks.push(...definitions(file, key, value));
+    } else if (SETTERS[key]) {
+      SETTERS[key](contents.config, value, file);
+    } else if (KNOWN_UNSUPPORTED.has(key)) {
+      contents.ignored.push(`${file}: ${key}`);
+    } else {
+      throw new ConfigSyntaxError(`Error parsing ${file}: invalid config key ${key}`);
+    }
+  }
+}
+
+function definitions(file: string, key: string, value: unknown) {
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((definition) => {
+    if (!isObject(definition)) throw new ConfigSyntaxError(`${file}: each ${key} entry must be an object`);
+    return { file, definition };
+  });
+}
