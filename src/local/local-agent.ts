@@ -4,17 +4,18 @@ import type { CheckInput, NodeInput, ServiceInput } from '../state/commands.ts';
 import type { HealthStatus } from '../state/types.ts';
 import { ChangeSignal } from './changes.ts';
 import { truncateOutput } from './check-output.ts';
+import type { CatalogView } from './checks/alias.ts';
 import { type RunningCheck, startCheck } from './checks/runner.ts';
 import type { CheckSpec } from './checks/spec.ts';
 import { withDefaultTaggedAddresses } from './tagged-addresses.ts';
 
-// What this agent itself registered: its services and checks, the runners behind them (TTL, HTTP, TCP, UDP, script), maintenance mode,
-// and the reaping of services whose checks stay critical. Every change is written through to the catalog in
-// order; a later issue moves that to anti-entropy against remote servers.
+// What this agent itself registered: its services and checks, the runners behind them (TTL, HTTP, TCP, UDP, gRPC,
+// script, alias), maintenance mode, and the reaping of services whose checks stay critical. Every change is
+// written through to the catalog in order; a later issue moves that to anti-entropy against remote servers.
 
 export interface LocalCheck {
   check: CheckInput;
-  /** How the check runs: a TTL fed by heartbeats, an active probe on an interval, or maintenance. */
+  /** How the check runs: a TTL fed by heartbeats, an active probe on an interval, an alias, or maintenance. */
   spec: CheckSpec;
   /** Deregister the check's service after it has been critical this long (milliseconds). */
   deregisterCriticalAfterMs: number | null;
@@ -43,6 +44,8 @@ export class LocalAgent {
     private readonly self: NodeInput,
     private readonly applier: Applier,
     private readonly log: Logger,
+    /** The catalog alias checks read and watch: a server agent's own state store. */
+    private readonly catalog: CatalogView,
   ) {
     this.reaper = setInterval(() => this.reapCriticalServices(), REAP_INTERVAL_MS);
     this.reaper.unref();
@@ -216,11 +219,15 @@ export class LocalAgent {
     this.runners.get(id)?.stop();
     this.checks.set(id, local);
     local.criticalSince = local.check.Status === 'critical' ? Date.now() : null;
-    const runner = startCheck(local.spec, (status, output) => {
-      if (this.checks.get(id) !== local) return;
-      this.setStatus(local, status, output);
-      this.syncCheck(id).catch((err) => this.log.warn({ err, check: id }, 'failed to record check status'));
-    });
+    const runner = startCheck(
+      local.spec,
+      (status, output) => {
+        if (this.checks.get(id) !== local) return;
+        this.setStatus(local, status, output);
+        this.syncCheck(id).catch((err) => this.log.warn({ err, check: id }, 'failed to record check status'));
+      },
+      { catalog: this.catalog, node: this.self.Node, checkId: id },
+    );
     this.runners.set(id, runner);
   }
 

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { splitGrpcTarget } from '../../local/checks/grpc.ts';
 import { splitHostPort } from '../../local/checks/probes.ts';
 import type { CheckSpec } from '../../local/checks/spec.ts';
 import type { LocalAgent, LocalCheck } from '../../local/local-agent.ts';
@@ -35,6 +36,7 @@ export const agentCheckFields = z.object({
   TCP: z.string().nullish(),
   UDP: z.string().nullish(),
   GRPC: z.string().nullish(),
+  GRPCUseTLS: z.boolean().nullish(),
   Args: z.array(z.string()).nullish(),
   ScriptArgs: z.array(z.string()).nullish(),
   DockerContainerID: z.string().nullish(),
@@ -130,12 +132,21 @@ function toSpec(body: AgentCheckBody, options: { enableScriptChecks: boolean }):
       'Invalid check: Must provide TTL or Script/DockerContainerID/HTTP/TCP/UDP/GRPC/H2PING/AliasNode/AliasService and Interval',
     );
   }
+  const alias = Boolean(body.AliasNode || body.AliasService);
   if (kind === 'ttl') {
-    const ttl = durationField(body.TTL, 'TTL');
-    if (!ttl || ttl <= 0) throw badRequest('Invalid check: TTL must be > 0 for TTL checks');
-    return { kind, ttlMs: ttl / 1e6 };
+    const ttl = durationField(body.TTL, 'TTL') ?? 0;
+    // Consul refuses a positive TTL on an alias; with a zero one it is simply an alias check.
+    if (alias && ttl > 0) throw badRequest('Invalid check: TTL must be not be set for Alias checks');
+    if (!alias) {
+      if (ttl <= 0) throw badRequest('Invalid check: TTL must be > 0 for TTL checks');
+      return { kind, ttlMs: ttl / 1e6 };
+    }
   }
-  if (kind !== 'http' && kind !== 'tcp' && kind !== 'udp' && kind !== 'script') {
+  if (alias && (kind === 'ttl' || kind === 'alias')) {
+    // Consul's alias check has no schedule: it follows the catalog. AliasNode "" means this agent's node.
+    return { kind: 'alias', node: body.AliasNode ?? '', serviceId: body.AliasService ?? '' };
+  }
+  if (kind !== 'http' && kind !== 'tcp' && kind !== 'udp' && kind !== 'grpc' && kind !== 'script') {
     throw badRequest(`Invalid check: ${kind} checks are not available on this agent yet`);
   }
   if (kind === 'script' && !options.enableScriptChecks) {
@@ -147,6 +158,7 @@ function toSpec(body: AgentCheckBody, options: { enableScriptChecks: boolean }):
   if (!interval || interval <= 0) {
     throw badRequest('Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks');
   }
+  if (alias) throw badRequest('Invalid check: Interval cannot be set for Alias checks');
   const timeout =
     durationField(body.Timeout, 'Timeout') ?? (kind === 'script' ? DEFAULT_SCRIPT_TIMEOUT : DEFAULT_TIMEOUT);
   const failuresBeforeCritical = Math.max(body.FailuresBeforeCritical ?? 1, 1);
@@ -174,6 +186,21 @@ function toSpec(body: AgentCheckBody, options: { enableScriptChecks: boolean }):
     case 'tcp':
     case 'udp':
       return { kind, ...schedule, address: validAddress(kind === 'tcp' ? body.TCP! : body.UDP!) };
+    case 'grpc': {
+      // Consul takes the target as given; a bad one fails when the check runs, not at registration.
+      const target = body.GRPC!;
+      return {
+        kind,
+        ...schedule,
+        grpc: {
+          target,
+          ...splitGrpcTarget(target),
+          useTLS: body.GRPCUseTLS ?? false,
+          tlsSkipVerify: body.TLSSkipVerify ?? false,
+          tlsServerName: body.TLSServerName ?? '',
+        },
+      };
+    }
     case 'script':
       return { kind, ...schedule, args: (body.Args?.length ? body.Args : body.ScriptArgs)! };
   }
@@ -216,6 +243,17 @@ function definitionOf(spec: CheckSpec, deregisterAfter: number | null): CheckDef
   }
   if (spec.kind === 'tcp') definition.TCP = spec.address;
   if (spec.kind === 'udp') definition.UDP = spec.address;
+  if (spec.kind === 'grpc') {
+    // Consul's HealthCheckDefinition omits zero values.
+    definition.GRPC = spec.grpc.target;
+    if (spec.grpc.useTLS) definition.GRPCUseTLS = true;
+    if (spec.grpc.tlsServerName) definition.TLSServerName = spec.grpc.tlsServerName;
+    if (spec.grpc.tlsSkipVerify) definition.TLSSkipVerify = true;
+  }
+  if (spec.kind === 'alias') {
+    if (spec.node) definition.AliasNode = spec.node;
+    if (spec.serviceId) definition.AliasService = spec.serviceId;
+  }
   if (spec.kind === 'script') definition.ScriptArgs = spec.args;
   if (deregisterAfter !== null) definition.DeregisterCriticalServiceAfter = formatDuration(deregisterAfter);
   return definition;

@@ -5,10 +5,12 @@ import https from 'node:https';
 import net from 'node:net';
 import type { HealthStatus } from '../../state/types.ts';
 import { CHECK_OUTPUT_LIMIT, truncateOutput } from '../check-output.ts';
-import type { HttpTarget, ScheduledSpec } from './spec.ts';
+import { probeGrpc } from './grpc.ts';
+import type { GrpcTarget, HttpTarget, ScheduledSpec } from './spec.ts';
 
 // One run of an active check, with Consul's status rules and output texts: HTTP 2xx passing, 429 warning,
-// anything else critical; TCP connect success passing; script exit 0 passing, 1 warning, else critical.
+// anything else critical; TCP connect success passing; gRPC health SERVING passing, anything else or an error
+// critical; script exit 0 passing, 1 warning, else critical.
 
 export interface ProbeResult {
   status: HealthStatus;
@@ -23,6 +25,8 @@ export function probe(spec: ScheduledSpec): Promise<ProbeResult> {
       return probeTcp(spec.address, spec.timeoutMs);
     case 'udp':
       return probeUdp(spec.address, spec.timeoutMs);
+    case 'grpc':
+      return probeGrpcHealth(spec.grpc, spec.timeoutMs);
     case 'script':
       return probeScript(spec.args, spec.timeoutMs);
   }
@@ -108,6 +112,11 @@ function probeUdp(address: string, timeoutMs: number): Promise<ProbeResult> {
       socket.send(Buffer.from('PING'), (err) => err && done(critical(`UDP ${address}: ${err.message}`))),
     );
   });
+}
+
+async function probeGrpcHealth(target: GrpcTarget, timeoutMs: number): Promise<ProbeResult> {
+  const { passing, output } = await probeGrpc(target, timeoutMs);
+  return { status: passing ? 'passing' : 'critical', output };
 }
 
 function probeScript(args: string[], timeoutMs: number): Promise<ProbeResult> {

@@ -1,19 +1,29 @@
 import type { HealthStatus } from '../../state/types.ts';
+import { type AliasOwner, type CatalogView, startAlias } from './alias.ts';
 import { probe } from './probes.ts';
 import { type CheckSpec, isScheduled, type ScheduledSpec } from './spec.ts';
 import { StatusFilter } from './status-filter.ts';
 
 export type Report = (status: HealthStatus, output: string) => void;
 
-/** A check being run. TTL checks are fed by heartbeats; active checks run on their interval. */
+/** What a check may need beyond its definition: alias checks read the catalog. */
+export interface CheckContext extends AliasOwner {
+  catalog: CatalogView;
+}
+
+/**
+ * A check being run. TTL checks are fed by heartbeats; active checks run on their interval; alias checks follow
+ * the catalog.
+ */
 export interface RunningCheck {
   stop(): void;
   /** Restarts a TTL check's timer, remembering the output sent with it; undefined for other kinds. */
   heartbeat?: (output: string) => void;
 }
 
-export function startCheck(spec: CheckSpec, report: Report): RunningCheck {
+export function startCheck(spec: CheckSpec, report: Report, context: CheckContext): RunningCheck {
   if (spec.kind === 'ttl') return startTTL(spec.ttlMs, report);
+  if (spec.kind === 'alias') return startAlias(spec, context, context.catalog, report);
   if (isScheduled(spec)) return startScheduled(spec, report);
   return { stop: () => undefined };
 }
