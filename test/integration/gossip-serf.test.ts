@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter, once } from 'node:events';
@@ -38,111 +38,18 @@ import {
 } from '../../src/gossip/wire/index.ts';
 import { randomLoopback } from '../helpers/dev-agent.ts';
 import { missingPeer } from '../helpers/peers.ts';
+import { type SerfAgent, startSerf, WAIT_MS, waitFor } from '../helpers/serf.ts';
 
 // The wire codec against a real `serf agent` (Debian's serf 0.9.4, memberlist 0.2.x), each on its own random
 // loopback address. We play a memberlist node by hand — no SWIM logic, just the codec and sockets — and
 // check both directions: what serf sends decodes (and re-encodes to serf's exact bytes), and what we send
 // serf accepts, as its own CLI and log report. Every wait is for an event (a packet, a log line, an exit).
 
-const execFileAsync = promisify(execFile);
+const _execFileAsync = promisify(execFile);
 const skip = missingPeer('serf', ['serf', 'version']);
-const WAIT_MS = 15_000;
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const octets = (host: string) => Uint8Array.from(host.split('.').map(Number));
-const randomPort = () => 20_000 + Math.floor(Math.random() * 40_000);
-
-/** Resolves when `check` returns a value, re-checking on each `event` of `emitter`; rejects on timeout. */
-function waitFor<T>(
-  emitter: EventEmitter,
-  event: string,
-  check: () => T | undefined,
-  what: string,
-): Promise<T> {
-  const ready = check();
-  if (ready !== undefined) return Promise.resolve(ready);
-  return new Promise((resolve, reject) => {
-    const onEvent = () => {
-      const value = check();
-      if (value === undefined) return;
-      clearTimeout(timer);
-      emitter.off(event, onEvent);
-      resolve(value);
-    };
-    const timer = setTimeout(() => {
-      emitter.off(event, onEvent);
-      reject(new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`));
-    }, WAIT_MS);
-    emitter.on(event, onEvent);
-  });
-}
-
-// ---- serf
-
-interface SerfAgent {
-  name: string;
-  host: string;
-  port: number;
-  rpcAddr: string;
-  output(): string;
-  /** Waits for a log line matching `pattern` printed after offset `since`. */
-  waitForLog(pattern: RegExp, since?: number): Promise<RegExpExecArray>;
-  /** Runs a serf CLI command against this agent's RPC address and returns stdout. */
-  cli(command: string, ...args: string[]): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function startSerf(name: string, extraArgs: string[]): Promise<SerfAgent> {
-  const host = randomLoopback();
-  const port = randomPort();
-  const rpcAddr = `${host}:${port + 1}`;
-  const child: ChildProcess = spawn(
-    'serf',
-    [
-      'agent',
-      `-node=${name}`,
-      `-bind=${host}:${port}`,
-      `-rpc-addr=${rpcAddr}`,
-      '-log-level=debug',
-      ...extraArgs,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const events = new EventEmitter();
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-    events.emit('output');
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const agent: SerfAgent = {
-    name,
-    host,
-    port,
-    rpcAddr,
-    output: () => output,
-    waitForLog: (pattern, since = 0) =>
-      waitFor(
-        events,
-        'output',
-        () => pattern.exec(output.slice(since)) ?? undefined,
-        `serf to log ${pattern}`,
-      ),
-    cli: async (command, ...args) =>
-      (await execFileAsync('serf', [command, `-rpc-addr=${rpcAddr}`, ...args])).stdout,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    },
-  };
-  const exited = once(child, 'exit').then(() => {
-    throw new Error(`serf exited before it was running:\n${output}`);
-  });
-  await Promise.race([agent.waitForLog(/Serf agent running!/), exited]);
-  return agent;
-}
 
 // ---- our side: a hand-driven memberlist node
 

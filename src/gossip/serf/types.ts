@@ -1,0 +1,46 @@
+/** serf's member status, numbered as serf's MemberStatus (what /v1/agent/members shows in Status). */
+export const MemberStatus = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 } as const;
+export type MemberStatusName = keyof typeof MemberStatus;
+
+/** A member as serf presents it. */
+export interface SerfMember {
+  name: string;
+  addr: Uint8Array;
+  port: number;
+  tags: Record<string, string>;
+  status: MemberStatusName;
+  /** [pmin, pmax, pcur, dmin, dmax, dcur] */
+  vsn: readonly number[];
+}
+
+export type SerfEvent =
+  | {
+      type: 'member-join' | 'member-update' | 'member-leave' | 'member-failed' | 'member-reap';
+      member: SerfMember;
+    }
+  | { type: 'user'; ltime: number; name: string; payload: Uint8Array; coalesce: boolean };
+
+/** serf's timings; Consul's agent sets the reconnect and tombstone timeouts. */
+export interface SerfConfig {
+  /** A failed member is forgotten after this long (Consul: reconnect_timeout, 72 h). */
+  reconnectTimeoutMs: number;
+  /** A member that left is forgotten after this long (serf: tombstone_timeout, 24 h). */
+  tombstoneTimeoutMs: number;
+  /** How long join/leave intents about unknown members are kept (serf: 5 min). */
+  recentIntentTimeoutMs: number;
+  /** User events remembered for de-duplication, by event time (serf: 512). */
+  eventBuffer: number;
+  /** Retransmits of serf's own broadcasts, as memberlist's retransmit multiplier (serf: 4). */
+  retransmitMult: number;
+  /** Largest user event (name + payload) serf sends (serf: 512 bytes). */
+  userEventSizeLimit: number;
+}
+
+export const DEFAULT_SERF_CONFIG: Readonly<SerfConfig> = {
+  reconnectTimeoutMs: 72 * 3600_000,
+  tombstoneTimeoutMs: 24 * 3600_000,
+  recentIntentTimeoutMs: 5 * 60_000,
+  eventBuffer: 512,
+  retransmitMult: 4,
+  userEventSizeLimit: 512,
+};
