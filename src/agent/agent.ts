@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AgentRuntime, HttpContext, Member } from '../http/context.ts';
+import type { AgentRuntime, HttpContext } from '../http/context.ts';
 import { buildHttpServer } from '../http/server.ts';
+import { MemberReconciler } from '../leader/member-reconcile.ts';
 import { SessionTimers } from '../leader/session-timers.ts';
 import { TombstoneReaper } from '../leader/tombstone-reaper.ts';
 import { LocalAgent } from '../local/local-agent.ts';
@@ -11,6 +12,7 @@ import type { ConsensusBackend } from './backend.ts';
 import type { AgentConfig } from './config.ts';
 import { DevBackend } from './dev-backend.ts';
 import { FileDefinitions, type Pending } from './file-definitions.ts';
+import { LanGossip, retryJoinRpcAddresses } from './lan-gossip.ts';
 import { resolveNodeId } from './node-id.ts';
 import { RaftBackend } from './raft-backend.ts';
 import { registerServer, rpcAddress, selfNode } from './self-registration.ts';
@@ -33,6 +35,8 @@ export class Agent {
   private readonly reaper: TombstoneReaper;
   private readonly definitions: FileDefinitions;
   private readonly backend: ConsensusBackend;
+  private readonly gossip: LanGossip;
+  private readonly reconciler: MemberReconciler;
   private readonly applier;
 
   constructor(
@@ -43,9 +47,11 @@ export class Agent {
       throw new Error('Client agents need gossip, which comes in a later release: run with -server or -dev');
     }
     this.nodeId = resolveNodeId(config);
+    this.gossip = new LanGossip(config, this.nodeId, log.child({ name: 'agent.gossip' }));
+    const seeds = () => [...this.gossip.servers(), ...retryJoinRpcAddresses(config)];
     this.backend = config.dev
       ? new DevBackend(this.store, this.nodeId, rpcAddress(config))
-      : new RaftBackend(config, this.nodeId, this.store, log);
+      : new RaftBackend(config, this.nodeId, this.store, seeds, log);
     this.applier = this.metrics.metered(this.backend.applier);
     this.local = new LocalAgent(
       selfNode(config, this.nodeId),
@@ -56,6 +62,13 @@ export class Agent {
     this.definitions = new FileDefinitions(this.local, config, log.child({ name: 'agent.config' }));
     this.sessionTimers = new SessionTimers(this.store, this.applier, log.child({ name: 'agent.session' }));
     this.reaper = new TombstoneReaper(this.store, this.applier, log.child({ name: 'agent.tombstones' }));
+    this.reconciler = new MemberReconciler(
+      this.store,
+      this.applier,
+      () => this.gossip.pool.members(),
+      log.child({ name: 'leader.members' }),
+    );
+    this.gossip.onEvent((event) => this.reconciler.handle(event));
     this.backend.onLeadership((leading) => this.leadershipChanged(leading));
     this.stoppedSignal = new Promise((resolve) => {
       this.resolveStopped = resolve;
@@ -76,6 +89,7 @@ export class Agent {
   async start(): Promise<void> {
     // Bad definitions in config files stop the agent before it starts anything, as in Consul.
     const defined = await this.definitions.read();
+    await this.gossip.start();
     await this.backend.start();
     // The dev agent leads at once; a server may wait for its peers, and must serve HTTP meanwhile.
     if (this.config.dev) {
@@ -109,6 +123,7 @@ export class Agent {
         });
       }
       await this.backend.leave();
+      await this.gossip.leave();
     } catch (err) {
       this.log.warn({ err }, 'leaving the cluster failed; shutting down anyway');
     }
@@ -121,6 +136,7 @@ export class Agent {
       this.log.info('shutting down');
       this.local.close();
       await this.http?.close();
+      await this.gossip.stop();
       await this.backend.stop();
       this.resolveStopped();
     })();
@@ -159,9 +175,11 @@ export class Agent {
     if (leading) {
       this.sessionTimers.start();
       this.reaper.start();
+      this.reconciler.start();
     } else {
       this.sessionTimers.stop();
       this.reaper.stop();
+      this.reconciler.stop();
     }
   }
 
@@ -172,7 +190,9 @@ export class Agent {
       version: TRIBUNE_VERSION,
       startedAt: new Date(),
       local: this.local,
-      members: () => [this.selfMember()],
+      members: () => this.gossip.members(),
+      join: (address) => this.gossip.join([address]),
+      forceLeave: (node, prune) => this.gossip.pool.forceLeave(node, prune),
       leave: () => {
         this.log.info('graceful leave requested');
         void this.leave();
@@ -197,35 +217,6 @@ export class Agent {
       sessions: this.backend.sessionRenewal(this.sessionTimers),
       metrics: this.metrics,
       log: this.log.child({ name: 'agent.http' }),
-    };
-  }
-
-  private selfMember(): Member {
-    const { config } = this;
-    return {
-      Name: config.nodeName,
-      Addr: selfNode(config, this.nodeId).Address,
-      Port: config.serfLanPort,
-      Tags: {
-        role: 'consul',
-        dc: config.datacenter,
-        segment: '',
-        id: this.nodeId,
-        port: String(config.serverPort),
-        bootstrap: '1',
-        build: `${TRIBUNE_VERSION}:tribune`,
-        vsn: '2',
-        vsn_min: '2',
-        vsn_max: '3',
-        raft_vsn: '3',
-      },
-      Status: 1,
-      ProtocolMin: 1,
-      ProtocolMax: 5,
-      ProtocolCur: 2,
-      DelegateMin: 2,
-      DelegateMax: 5,
-      DelegateCur: 4,
     };
   }
 }

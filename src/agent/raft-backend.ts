@@ -45,6 +45,8 @@ export class RaftBackend implements ConsensusBackend {
     private readonly config: AgentConfig,
     private readonly nodeId: string,
     store: StateStore,
+    /** RPC addresses of other servers worth asking when looking for a cluster. */
+    seeds: () => string[],
     private readonly log: Logger,
   ) {
     this.rpc = new RpcServer({
@@ -77,8 +79,7 @@ export class RaftBackend implements ConsensusBackend {
       },
       this.pool,
       {
-        retryJoin: config.retryJoin,
-        defaultPort: config.serverPort,
+        seeds,
         bootstrapExpect: config.bootstrapExpect,
         bootstrap: config.bootstrap,
       },

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { RpcPool } from '../rpc/pool.ts';
 
-// How servers find each other and form or join a Raft cluster, until gossip (a later issue) takes over the
-// discovery: each server asks the addresses of -retry-join, and those they know, who they are. Once a
+// How servers find each other and form or join a Raft cluster: each server asks the servers it knows of (from
+// the LAN gossip pool, and the -retry-join hosts on the RPC port), and those they know, who they are. Once a
 // cluster with a leader is found, the server asks that leader to add it; with -bootstrap-expect=N, when N
 // servers know of each other and none has any Raft state, each bootstraps the same configuration of N, as
 // Consul's servers do once gossip shows them N peers.
@@ -40,9 +40,8 @@ export interface JoinTarget {
 }
 
 export interface ServerJoinOptions {
-  retryJoin: string[];
-  /** Port dialed for retry-join entries without one (the server RPC port until gossip lands). */
-  defaultPort: number;
+  /** RPC addresses (`host:port`) of servers to ask: those gossip shows, and the -retry-join hosts. */
+  seeds: () => string[];
   bootstrapExpect: number;
   bootstrap: boolean;
   retryIntervalMs?: number;
@@ -84,10 +83,8 @@ export class ServerJoin {
         } catch (err) {
           this.log.debug({ err }, 'join attempt failed');
         }
-        if (!announced && this.options.retryJoin.length === 0 && this.options.bootstrapExpect === 0) {
-          this.log.warn(
-            'no -retry-join addresses and no -bootstrap-expect: waiting to be added to a cluster',
-          );
+        if (!announced && this.options.seeds().length === 0 && this.options.bootstrapExpect === 0) {
+          this.log.warn('no other servers known and no -bootstrap-expect: waiting to be added to a cluster');
           announced = true;
         }
       }
@@ -136,7 +133,7 @@ export class ServerJoin {
   private async probeAll(self: ServerInfo): Promise<ServerInfo[]> {
     const answers = new Map<string, ServerInfo>();
     const asked = new Set<string>([self.address]);
-    let wave = this.options.retryJoin.map((address) => this.withPort(address));
+    let wave = this.options.seeds();
     while (wave.length > 0) {
       const fresh = wave.filter((address) => !asked.has(address));
       for (const address of fresh) asked.add(address);
@@ -156,12 +153,6 @@ export class ServerJoin {
   private async probe(address: string): Promise<ServerInfo> {
     const timeoutMs = this.options.probeTimeoutMs ?? 2000;
     return (await this.pool.get(address).call(ServerMethod.info, {}, { timeoutMs })) as ServerInfo;
-  }
-
-  private withPort(address: string): string {
-    if (/^\[.*\]:\d+$/.test(address) || /^[^:]+:\d+$/.test(address)) return address;
-    const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
-    return `${host}:${this.options.defaultPort}`;
   }
 
   private pause(ms: number): Promise<void> {

@@ -30,7 +30,9 @@ async function servicesFromFile(file: string): Promise<ServiceRegistration[]> {
   try {
     parsed = await parseConfigText(file, text);
   } catch (err) {
-    throw new Error(`failed to parse ${file}: ${(err as Error).message.replace(/^Error parsing [^:]*: /, '')}`);
+    throw new Error(
+      `failed to parse ${file}: ${(err as Error).message.replace(/^Error parsing [^:]*: /, '')}`,
+    );
   }
   const config = toApiKeys(parsed) as Record<string, unknown>;
   const found = [...(config.Service === undefined ? [] : [config.Service]), ...asArray(config.Services)];

@@ -75,6 +75,10 @@ export interface AgentRuntime {
   startedAt: Date;
   local: LocalAgent;
   members(): Member[];
+  /** Joins the LAN pool through `address`; resolves with how many nodes answered. */
+  join(address: string): Promise<number>;
+  /** Forces a failed member to left (prune: forget it at once); false when it is not failed. */
+  forceLeave(node: string, prune: boolean): boolean;
   /** Leaves the cluster and shuts the agent down (after the HTTP answer is sent). */
   leave(): void;
   reload(): Promise<void>;

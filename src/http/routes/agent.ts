@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { formatDuration } from '../../util/duration.ts';
 import type { HttpContext } from '../context.ts';
-import { param, queryOf } from '../query.ts';
+import { HttpError } from '../errors.ts';
+import { flag, param, queryOf } from '../query.ts';
 import { sendJson } from '../reply.ts';
 import type { Routes } from '../router.ts';
 import { agentCheckRoutes } from './agent-checks.ts';
@@ -21,6 +22,25 @@ export function agentRoutes(ctx: HttpContext): Routes {
     ...agentCheckRoutes(ctx),
     '/v1/agent/self': { GET: async (req, reply) => sendJson(req, reply, self(ctx)) },
     '/v1/agent/members': { GET: async (req, reply) => sendJson(req, reply, agent.members()) },
+    '/v1/agent/join/*': {
+      PUT: async (req, reply) => {
+        const address = (req.params as { '*': string })['*'];
+        if ((await agent.join(address)) === 0) {
+          throw new HttpError(500, `1 error occurred:\n\t* Failed to join ${address}: no answer\n\n`);
+        }
+        return reply.send();
+      },
+    },
+    '/v1/agent/force-leave/*': {
+      PUT: async (req, reply) => {
+        const node = (req.params as { '*': string })['*'];
+        if (!agent.members().some((m) => m.Name === node)) {
+          throw new HttpError(500, `agent: No node found with name '${node}'`);
+        }
+        agent.forceLeave(node, flag(queryOf(req), 'prune'));
+        return reply.send();
+      },
+    },
     '/v1/agent/maintenance': {
       PUT: async (req, reply) => {
         await agent.local.setNodeMaintenance(enableParam(req), param(queryOf(req), 'reason') ?? '');
