@@ -16,6 +16,13 @@ import { LanGossip, retryJoinRpcAddresses } from './lan-gossip.ts';
 import { resolveNodeId } from './node-id.ts';
 import { RaftBackend } from './raft-backend.ts';
 import { registerServer, rpcAddress, selfNode } from './self-registration.ts';
+import {
+  CONSUL_EVENT_PREFIX,
+  decodeUserEvent,
+  EventBuffer,
+  encodeUserEvent,
+  passesFilters,
+} from './user-events.ts';
 import { TRIBUNE_VERSION } from './version.ts';
 
 /**
@@ -37,6 +44,7 @@ export class Agent {
   private readonly backend: ConsensusBackend;
   private readonly gossip: LanGossip;
   private readonly reconciler: MemberReconciler;
+  private readonly events = new EventBuffer();
   private readonly applier;
 
   constructor(
@@ -68,7 +76,10 @@ export class Agent {
       () => this.gossip.pool.members(),
       log.child({ name: 'leader.members' }),
     );
-    this.gossip.onEvent((event) => this.reconciler.handle(event));
+    this.gossip.onEvent((event) => {
+      this.reconciler.handle(event);
+      if (event.type === 'user') this.takeUserEvent(event.name, event.payload, event.ltime);
+    });
     this.backend.onLeadership((leading) => this.leadershipChanged(leading));
     this.stoppedSignal = new Promise((resolve) => {
       this.resolveStopped = resolve;
@@ -164,6 +175,17 @@ export class Agent {
     }
   }
 
+  /** A Consul user event from gossip, kept when it passes this agent's node and service filters. */
+  private takeUserEvent(name: string, payload: Uint8Array, ltime: number): void {
+    if (!name.startsWith(CONSUL_EVENT_PREFIX)) return;
+    try {
+      const event = decodeUserEvent(payload, ltime);
+      if (passesFilters(event, this.config.nodeName, this.local.listServices())) this.events.add(event);
+    } catch (err) {
+      this.log.warn({ err, event: name }, 'dropped a user event that does not decode');
+    }
+  }
+
   private registerSelf(): Promise<void> {
     const node = selfNode(this.config, this.nodeId);
     return registerServer(this.applier, node, this.config.serverPort, TRIBUNE_VERSION);
@@ -193,6 +215,10 @@ export class Agent {
       members: () => this.gossip.members(),
       join: (address) => this.gossip.join([address]),
       forceLeave: (node, prune) => this.gossip.pool.forceLeave(node, prune),
+      fireEvent: (event) => {
+        this.gossip.pool.userEvent(CONSUL_EVENT_PREFIX + event.Name, encodeUserEvent(event), false);
+      },
+      events: this.events,
       leave: () => {
         this.log.info('graceful leave requested');
         void this.leave();

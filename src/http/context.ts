@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../agent/config.ts';
+import type { EventBuffer, UserEvent } from '../agent/user-events.ts';
 import type { LocalAgent } from '../local/local-agent.ts';
 import type { Applier } from '../state/applier.ts';
 import type { StateStore } from '../state/store.ts';
@@ -79,6 +80,10 @@ export interface AgentRuntime {
   join(address: string): Promise<number>;
   /** Forces a failed member to left (prune: forget it at once); false when it is not failed. */
   forceLeave(node: string, prune: boolean): boolean;
+  /** Gossips a user event to the LAN pool (this agent takes it too, once it comes back). */
+  fireEvent(event: UserEvent): void;
+  /** The user events this agent has taken. */
+  events: EventBuffer;
   /** Leaves the cluster and shuts the agent down (after the HTTP answer is sent). */
   leave(): void;
   reload(): Promise<void>;

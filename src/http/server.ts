@@ -10,6 +10,7 @@ import { HttpError } from './errors.ts';
 import { mount } from './router.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { eventRoutes } from './routes/event.ts';
 import { healthRoutes } from './routes/health.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { operatorRoutes } from './routes/operator.ts';
@@ -64,6 +65,7 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
     sessionRoutes,
     statusRoutes,
     operatorRoutes,
+    eventRoutes,
     snapshotRoutes,
   ]) {
     mount(app, routes(ctx));
