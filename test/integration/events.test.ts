@@ -62,7 +62,11 @@ describe('user events', () => {
   });
 
   test('an event whose node filter does not match this agent is not kept', async () => {
-    const fired = (await consul.event.fire({ name: 'elsewhere', payload: '', node: '^nobody$' })) as EventJson;
+    const fired = (await consul.event.fire({
+      name: 'elsewhere',
+      payload: '',
+      node: '^nobody$',
+    })) as EventJson;
     const marker = (await consul.event.fire({ name: 'marker', payload: '' })) as EventJson;
     const { events } = await list();
     assert.ok(
