@@ -41,12 +41,28 @@ export const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
       load: async () => (await import('./catalog-services.ts')).catalogServices,
     },
   ],
+  ['event', { synopsis: 'Fire a new event', load: async () => (await import('./event.ts')).event }],
+  [
+    'force-leave',
+    {
+      synopsis: 'Forces a member of the cluster to enter the "left" state',
+      load: async () => (await import('./force-leave.ts')).forceLeave,
+    },
+  ],
   [
     'info',
     {
       synopsis: 'Provides debugging information for operators.',
       load: async () => (await import('./info.ts')).info,
     },
+  ],
+  [
+    'join',
+    { synopsis: 'Tell Consul agent to join cluster', load: async () => (await import('./join.ts')).join },
+  ],
+  [
+    'keygen',
+    { synopsis: 'Generates a new encryption key', load: async () => (await import('./keygen.ts')).keygen },
   ],
   [
     'kv',
