@@ -9,6 +9,8 @@ import { LocalAgent } from '../local/local-agent.ts';
 import { StateStore } from '../state/store.ts';
 import { Metrics } from '../telemetry/metrics.ts';
 import type { ConsensusBackend } from './backend.ts';
+import { ClientBackend } from './client-backend.ts';
+import { serveClients } from './client-forwarding.ts';
 import type { AgentConfig } from './config.ts';
 import { DevBackend } from './dev-backend.ts';
 import { FileDefinitions, type Pending } from './file-definitions.ts';
@@ -24,6 +26,9 @@ import {
   passesFilters,
 } from './user-events.ts';
 import { TRIBUNE_VERSION } from './version.ts';
+
+/** Consul's anti-entropy interval for clusters of up to 128 nodes. */
+const ANTI_ENTROPY_INTERVAL_MS = 60_000;
 
 /**
  * A running agent: the dev agent (a single in-memory server whose log commits on append) or a Raft server
@@ -42,6 +47,9 @@ export class Agent {
   private readonly reaper: TombstoneReaper;
   private readonly definitions: FileDefinitions;
   private readonly backend: ConsensusBackend;
+  /** Set on client agents, which hand their requests to servers. */
+  private readonly client: ClientBackend | undefined;
+  private antiEntropy: NodeJS.Timeout | undefined;
   private readonly gossip: LanGossip;
   private readonly reconciler: MemberReconciler;
   private readonly events = new EventBuffer();
@@ -51,15 +59,12 @@ export class Agent {
     readonly config: AgentConfig,
     private readonly log: Logger,
   ) {
-    if (!config.dev && !config.server) {
-      throw new Error('Client agents need gossip, which comes in a later release: run with -server or -dev');
-    }
     this.nodeId = resolveNodeId(config);
     this.gossip = new LanGossip(config, this.nodeId, log.child({ name: 'agent.gossip' }));
     const seeds = () => [...this.gossip.servers(), ...retryJoinRpcAddresses(config)];
-    this.backend = config.dev
-      ? new DevBackend(this.store, this.nodeId, rpcAddress(config))
-      : new RaftBackend(config, this.nodeId, this.store, seeds, log);
+    if (config.dev) this.backend = new DevBackend(this.store, this.nodeId, rpcAddress(config));
+    else if (config.server) this.backend = new RaftBackend(config, this.nodeId, this.store, seeds, log);
+    else this.backend = this.client = new ClientBackend(() => this.gossip.servers(), log);
     this.applier = this.metrics.metered(this.backend.applier);
     this.local = new LocalAgent(
       selfNode(config, this.nodeId),
@@ -110,8 +115,30 @@ export class Agent {
       void this.registerSelfOnceLed().then(() => this.applyDefinitions(defined));
     }
     this.http = buildHttpServer(this.httpContext());
+    if (this.config.server)
+      serveClients((method, handler) => this.backend.serve(method, handler), this.http, this.applier);
     await this.http.listen({ host: this.config.clientAddr, port: this.config.httpPort });
     this.log.info({ address: this.httpAddress }, 'HTTP API listening');
+    this.startAntiEntropy();
+  }
+
+  /**
+   * Anti-entropy: a full sync of this agent's services and checks to the catalog on Consul's interval (one
+   * minute, stretched for clusters over 128 nodes), so what a server lost or a restore dropped comes back.
+   */
+  private startAntiEntropy(): void {
+    const schedule = () => {
+      const nodes = this.gossip.pool.members().length;
+      const scale = nodes > 128 ? Math.ceil(Math.log2(nodes) - Math.log2(128)) + 1 : 1;
+      this.antiEntropy = setTimeout(async () => {
+        await this.local
+          .resync()
+          .catch((err) => this.log.debug({ err }, 'anti-entropy sync failed; retrying later'));
+        if (!this.stopping) schedule();
+      }, ANTI_ENTROPY_INTERVAL_MS * scale);
+      this.antiEntropy.unref();
+    };
+    schedule();
   }
 
   /** Rereads the config files and brings their services and checks in line (SIGHUP, /v1/agent/reload). */
@@ -145,6 +172,7 @@ export class Agent {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('shutting down');
+      clearTimeout(this.antiEntropy);
       this.local.close();
       await this.http?.close();
       await this.gossip.stop();
@@ -186,9 +214,19 @@ export class Agent {
     }
   }
 
-  private registerSelf(): Promise<void> {
+  /** A server registers itself with the "consul" service; a client registers its node (the leader adds serfHealth). */
+  private async registerSelf(): Promise<void> {
     const node = selfNode(this.config, this.nodeId);
-    return registerServer(this.applier, node, this.config.serverPort, TRIBUNE_VERSION);
+    if (this.config.server)
+      return registerServer(this.applier, node, this.config.serverPort, TRIBUNE_VERSION);
+    await this.applier.apply({
+      type: 'register',
+      now: Date.now(),
+      node,
+      service: null,
+      checks: [],
+      skipNodeUpdate: false,
+    });
   }
 
   /** The leader's duties: session TTLs and tombstone reaping run on the leader only. */
@@ -243,6 +281,7 @@ export class Agent {
       sessions: this.backend.sessionRenewal(this.sessionTimers),
       metrics: this.metrics,
       log: this.log.child({ name: 'agent.http' }),
+      ...(this.client ? { forward: this.client.forward.bind(this.client) } : {}),
     };
   }
 }

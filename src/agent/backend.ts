@@ -14,6 +14,8 @@ export interface ConsensusBackend {
   sessionRenewal(timers: SessionTimers): SessionRenewal;
   /** Calls `listener(true)` when this server starts leading and `listener(false)` when it stops. */
   onLeadership(listener: (leading: boolean) => void): void;
+  /** Answers an RPC method on the server RPC port (servers only; others have no RPC listener). */
+  serve(method: string, handler: (body: unknown) => Promise<unknown>): void;
   start(): Promise<void>;
   /** A graceful leave: give up leadership and membership before stopping. */
   leave(): Promise<void>;

@@ -25,6 +25,8 @@ export class DevBackend implements ConsensusBackend {
     this.listeners.push(listener);
   }
 
+  serve(): void {}
+
   async start(): Promise<void> {
     for (const listener of this.listeners) listener(true);
   }

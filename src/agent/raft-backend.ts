@@ -105,6 +105,10 @@ export class RaftBackend implements ConsensusBackend {
     this.listeners.push(listener);
   }
 
+  serve(method: string, handler: (body: unknown) => Promise<unknown>): void {
+    this.rpc.handle(method, handler);
+  }
+
   async start(): Promise<void> {
     // Raft first: the RPC handlers (Server.Info included) read its state from the first request on.
     await this.raft.start();

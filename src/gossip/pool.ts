@@ -44,7 +44,7 @@ const BROADCAST_TIMEOUT_MS = 5_000;
 
 export class GossipPool {
   private udp!: UdpSocket;
-  private tcp!: Server;
+  private tcp: Server | undefined;
   private core!: GossipCore;
   private serf!: Serf;
   private timer: NodeJS.Timeout | undefined;
@@ -67,12 +67,13 @@ export class GossipPool {
 
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.options;
-    this.tcp = createServer((socket) => this.accept(socket));
+    const tcp = createServer((socket) => this.accept(socket));
+    this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
-      this.tcp.once('error', reject);
-      this.tcp.listen({ host: bindAddr, port: bindPort }, () => resolve());
+      tcp.once('error', reject);
+      tcp.listen({ host: bindAddr, port: bindPort }, () => resolve());
     });
-    this.boundPort = (this.tcp.address() as { port: number }).port;
+    this.boundPort = (tcp.address() as { port: number }).port;
     this.udp = createSocket(isIPv6(bindAddr) ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
       this.udp.once('error', reject);
@@ -80,7 +81,7 @@ export class GossipPool {
     });
     this.udp.on('message', (packet, from) => this.receivePacket(packet, from.address, from.port));
     this.udp.on('error', (err) => this.options.logger.warn({ err }, 'gossip: UDP socket error'));
-    this.tcp.on('error', (err) => this.options.logger.warn({ err }, 'gossip: TCP listener error'));
+    tcp.on('error', (err) => this.options.logger.warn({ err }, 'gossip: TCP listener error'));
 
     const now = Date.now();
     this.serf = new Serf({
@@ -169,12 +170,15 @@ export class GossipPool {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Never started (the agent failed before gossip came up): nothing is bound.
+    const tcp = this.tcp;
+    if (!tcp) return;
     clearTimeout(this.timer);
     clearInterval(this.reaper);
     for (const socket of this.sockets) socket.destroy();
     for (const resolve of this.joins.values()) resolve(false);
     this.joins.clear();
-    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
     await new Promise<void>((resolve) => this.udp.close(() => resolve()));
   }
 

@@ -97,6 +97,14 @@ export interface SessionRenewal {
   renew(id: string): Promise<SessionRow | undefined>;
 }
 
+/** A client agent's way to a server: requests it does not answer itself go there whole. */
+export type Forwarder = (request: {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array | null;
+}) => Promise<{ status: number; headers: Record<string, string>; body: Uint8Array }>;
+
 export interface HttpContext {
   store: StateStore;
   applier: Applier;
@@ -106,4 +114,6 @@ export interface HttpContext {
   sessions: SessionRenewal;
   metrics: Metrics;
   log: Logger;
+  /** Set on client agents: everything but the agent's own endpoints is answered by a server. */
+  forward?: Forwarder;
 }

@@ -7,6 +7,7 @@ import Fastify, {
 import { StateError } from '../state/errors.ts';
 import type { HttpContext } from './context.ts';
 import { HttpError } from './errors.ts';
+import { forwardableHeaders } from './hop-headers.ts';
 import { mount } from './router.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -44,6 +45,20 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
     ctx.metrics.httpRequests.observe({ method: req.method, path }, reply.elapsedTime);
     req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'request');
   });
+
+  const forward = ctx.forward;
+  if (forward) {
+    app.addHook('preHandler', async (req, reply) => {
+      if (answeredLocally(req.url)) return;
+      const answer = await forward({
+        method: req.method,
+        url: req.url,
+        headers: forwardableHeaders(req.headers),
+        body: Buffer.isBuffer(req.body) && req.body.length > 0 ? new Uint8Array(req.body) : null,
+      });
+      return reply.status(answer.status).headers(answer.headers).send(Buffer.from(answer.body));
+    });
+  }
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const limit = req.routeOptions.bodyLimit ?? MAX_BODY_BYTES;
@@ -92,4 +107,9 @@ function describeError(
     return { status: err.statusCode, message: err.message, headers: {} };
   }
   return { status: 500, message: err.message || 'Internal error', headers: {} };
+}
+
+/** What a client agent answers itself: its own agent endpoints and the events it has seen. */
+function answeredLocally(url: string): boolean {
+  return url.startsWith('/v1/agent/') || url.startsWith('/v1/event/');
 }

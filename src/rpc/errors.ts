@@ -67,3 +67,8 @@ export class RpcEncodeError extends RpcError {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Whether a call failed before it was written to a connection, so trying it elsewhere cannot repeat it. */
+export function neverSent(err: unknown): boolean {
+  return err instanceof RpcConnectionError && /: (cannot connect|unreachable)/.test(err.message);
+}

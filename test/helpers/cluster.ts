@@ -25,6 +25,8 @@ export interface ServerOptions {
   extraArgs?: string[];
   /** A command prefix for the process, such as `ip netns exec <ns>`. */
   launcher?: string[];
+  /** A client agent rather than a server. */
+  client?: boolean;
 }
 
 /** Distinct loopback hosts in one random /24, so a test's servers never collide with another file's. */
@@ -38,7 +40,7 @@ export function loopbackHosts(count: number): string[] {
 export function clusterServer(host: string, options: ServerOptions): ClusterServer {
   const dataDir = mkdtempSync(join(tmpdir(), 'tribune-server-'));
   const args = [
-    '-server',
+    ...(options.client ? [] : ['-server']),
     '-data-dir',
     dataDir,
     ...(options.bootstrapExpect ? ['-bootstrap-expect', String(options.bootstrapExpect)] : []),

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RpcClient } from '../../rpc/client.ts';
-import { RpcConnectionError } from '../../rpc/errors.ts';
+import { neverSent } from '../../rpc/errors.ts';
 import { NoLeaderError, NotLeaderError, RaftStoppedError } from './errors.ts';
 import type { RaftServer } from './server.ts';
 import { checkLeaderReply, type LeaderReply } from './wire.ts';
@@ -84,9 +84,4 @@ export async function leaderOnly<T>(run: () => Promise<T>): Promise<LeaderReply<
     if (err instanceof NotLeaderError) return { status: 'not-leader' };
     throw err;
   }
-}
-
-/** The RPC client's wording for a call that failed before it could be written to a connection. */
-function neverSent(err: unknown): boolean {
-  return err instanceof RpcConnectionError && /: (cannot connect|unreachable)/.test(err.message);
 }
