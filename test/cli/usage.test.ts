@@ -22,7 +22,8 @@ describe('dispatch and help', () => {
       result.stderr,
       /^Usage: tribune \[--version\] \[--help\] <command> \[<args>\]\n\nAvailable commands are:\n/,
     );
-    assert.match(result.stderr, /\n {4}kv {10}Interact with the key-value store\n/);
+    // Names are padded to the longest command name, as Consul's CLI lists them.
+    assert.match(result.stderr, /\n {4}kv {13}Interact with the key-value store\n/);
   });
 
   test('unknown command exits 127; -h exits 0 with help on stdout', async () => {
