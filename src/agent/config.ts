@@ -34,6 +34,8 @@ export const agentConfigSchema = z.object({
   raftSnapshotThreshold: z.number().int().min(1).default(16384),
   /** Log entries kept behind a snapshot for lagging followers (Consul's raft_trailing_logs). */
   raftTrailingLogs: z.number().int().min(0).default(10240),
+  /** The gossip encryption key, base64 (Consul's -encrypt / encrypt): 16, 24 or 32 bytes. */
+  encrypt: z.string().optional(),
   /** Consul's -config-file and -config-dir: agent options, services and checks in JSON or HCL. */
   configFiles: z.array(z.string()).default([]),
   configDirs: z.array(z.string()).default([]),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { bytesToIp, splitHostPort } from '../gossip/address.ts';
 import { GossipPool } from '../gossip/pool.ts';
 import { MemberStatus, type SerfEvent, type SerfMember } from '../gossip/serf/types.ts';
+import { Keyring } from '../gossip/wire/keyring.ts';
 import type { Member } from '../http/context.ts';
 import type { AgentConfig } from './config.ts';
 import { advertisedAddress } from './self-registration.ts';
@@ -29,6 +30,7 @@ export class LanGossip {
       advertiseAddr: advertisedAddress(config),
       tags: consulTags(config, nodeId),
       config: {},
+      ...(config.encrypt ? { keyring: gossipKeyring(config.encrypt) } : {}),
       logger: log,
     });
   }
@@ -131,4 +133,13 @@ function memberJson(member: SerfMember): Member {
     DelegateMax: dmax,
     DelegateCur: dcur,
   };
+}
+
+/** The keyring of -encrypt; a key that is not valid base64 of 16, 24 or 32 bytes stops the agent. */
+function gossipKeyring(encrypt: string): Keyring {
+  try {
+    return Keyring.fromBase64(encrypt);
+  } catch (err) {
+    throw new Error(`Invalid encryption key: ${(err as Error).message}`);
+  }
 }

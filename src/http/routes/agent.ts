@@ -133,7 +133,7 @@ function self(ctx: HttpContext) {
         version: process.version,
         heap_used: str(process.memoryUsage().heapUsed),
       },
-      serf_lan: { members: str(agent.members().length), encrypted: 'false' },
+      serf_lan: { members: str(agent.members().length), encrypted: str(config.encrypt !== undefined) },
     },
   };
 }
