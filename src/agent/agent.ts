@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { bytesToIp } from '../gossip/address.ts';
+import type { SerfMember } from '../gossip/serf/types.ts';
 import type { AgentRuntime, HttpContext } from '../http/context.ts';
 import { buildHttpServer } from '../http/server.ts';
 import { MemberReconciler } from '../leader/member-reconcile.ts';
@@ -26,6 +28,7 @@ import {
   passesFilters,
 } from './user-events.ts';
 import { TRIBUNE_VERSION } from './version.ts';
+import { WanGossip } from './wan-gossip.ts';
 
 /** Consul's anti-entropy interval for clusters of up to 128 nodes. */
 const ANTI_ENTROPY_INTERVAL_MS = 60_000;
@@ -51,6 +54,8 @@ export class Agent {
   private readonly client: ClientBackend | undefined;
   private antiEntropy: NodeJS.Timeout | undefined;
   private readonly gossip: LanGossip;
+  /** Servers also gossip on the WAN pool. */
+  private readonly wan: WanGossip | undefined;
   private readonly reconciler: MemberReconciler;
   private readonly events = new EventBuffer();
   private readonly applier;
@@ -81,7 +86,12 @@ export class Agent {
       () => this.gossip.pool.members(),
       log.child({ name: 'leader.members' }),
     );
+    this.wan =
+      config.server && config.serfWanPort >= 0
+        ? new WanGossip(config, this.nodeId, log.child({ name: 'agent.wan' }))
+        : undefined;
     this.gossip.onEvent((event) => {
+      if (event.type === 'member-join') this.joinWanOf(event.member);
       this.reconciler.handle(event);
       if (event.type === 'user') this.takeUserEvent(event.name, event.payload, event.ltime);
     });
@@ -106,6 +116,7 @@ export class Agent {
     // Bad definitions in config files stop the agent before it starts anything, as in Consul.
     const defined = await this.definitions.read();
     await this.gossip.start();
+    await this.wan?.start();
     await this.backend.start();
     // The dev agent leads at once; a server may wait for its peers, and must serve HTTP meanwhile.
     if (this.config.dev) {
@@ -162,6 +173,7 @@ export class Agent {
       }
       await this.backend.leave();
       await this.gossip.leave();
+      await this.wan?.leave();
     } catch (err) {
       this.log.warn({ err }, 'leaving the cluster failed; shutting down anyway');
     }
@@ -176,6 +188,7 @@ export class Agent {
       this.local.close();
       await this.http?.close();
       await this.gossip.stop();
+      await this.wan?.stop();
       await this.backend.stop();
       this.resolveStopped();
     })();
@@ -201,6 +214,14 @@ export class Agent {
     } catch (err) {
       this.log.error({ err }, 'registering the services and checks of the config files failed');
     }
+  }
+
+  /** A server that shows up on the LAN is joined on the WAN too, as Consul's servers do. */
+  private joinWanOf(member: SerfMember): void {
+    const port = member.tags.wan_join_port;
+    if (!this.wan || member.tags.role !== 'consul' || member.name === this.config.nodeName || !port) return;
+    const host = bytesToIp(member.addr);
+    void this.wan.join([`${host.includes(':') ? `[${host}]` : host}:${port}`]).catch(() => 0);
   }
 
   /** A Consul user event from gossip, kept when it passes this agent's node and service filters. */
@@ -250,8 +271,12 @@ export class Agent {
       version: TRIBUNE_VERSION,
       startedAt: new Date(),
       local: this.local,
-      members: () => this.gossip.members(),
-      join: (address) => this.gossip.join([address]),
+      members: (wan) => (wan ? (this.wan?.members() ?? []) : this.gossip.members()),
+      join: async (address, wan) => {
+        if (!wan) return this.gossip.join([address]);
+        if (!this.wan) throw new Error('Must be a server to join WAN cluster');
+        return this.wan.join([address]);
+      },
       forceLeave: (node, prune) => this.gossip.pool.forceLeave(node, prune),
       fireEvent: (event) => {
         this.gossip.pool.userEvent(CONSUL_EVENT_PREFIX + event.Name, encodeUserEvent(event), false);

@@ -97,7 +97,7 @@ export function retryJoinRpcAddresses(config: AgentConfig): string[] {
 const hostPart = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 /** The tags a Consul agent gossips: servers say where their RPC listens and how they bootstrap. */
-function consulTags(config: AgentConfig, nodeId: string): Record<string, string> {
+export function consulTags(config: AgentConfig, nodeId: string): Record<string, string> {
   const common = {
     dc: config.datacenter,
     segment: '',
@@ -113,12 +113,13 @@ function consulTags(config: AgentConfig, nodeId: string): Record<string, string>
     ...common,
     port: String(config.serverPort),
     raft_vsn: '3',
+    ...(config.serfWanPort >= 0 ? { wan_join_port: String(config.serfWanPort) } : {}),
     ...(config.bootstrap || config.dev ? { bootstrap: '1' } : {}),
     ...(config.bootstrapExpect > 0 ? { expect: String(config.bootstrapExpect) } : {}),
   };
 }
 
-function memberJson(member: SerfMember): Member {
+export function memberJson(member: SerfMember): Member {
   const [pmin = 1, pmax = 5, pcur = 2, dmin = 2, dmax = 5, dcur = 4] = member.vsn;
   return {
     Name: member.name,
@@ -136,7 +137,7 @@ function memberJson(member: SerfMember): Member {
 }
 
 /** The keyring of -encrypt; a key that is not valid base64 of 16, 24 or 32 bytes stops the agent. */
-function gossipKeyring(encrypt: string): Keyring {
+export function gossipKeyring(encrypt: string): Keyring {
   try {
     return Keyring.fromBase64(encrypt);
   } catch (err) {

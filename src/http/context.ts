@@ -75,9 +75,10 @@ export interface AgentRuntime {
   version: string;
   startedAt: Date;
   local: LocalAgent;
-  members(): Member[];
-  /** Joins the LAN pool through `address`; resolves with how many nodes answered. */
-  join(address: string): Promise<number>;
+  /** The LAN pool's members, or the WAN pool's (servers only). */
+  members(wan?: boolean): Member[];
+  /** Joins the LAN (or WAN) pool through `address`; resolves with how many nodes answered. */
+  join(address: string, wan?: boolean): Promise<number>;
   /** Forces a failed member to left (prune: forget it at once); false when it is not failed. */
   forceLeave(node: string, prune: boolean): boolean;
   /** Gossips a user event to the LAN pool (this agent takes it too, once it comes back). */

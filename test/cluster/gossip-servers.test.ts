@@ -50,6 +50,21 @@ describe('server agents on the LAN pool', { skip, timeout: 180_000 }, () => {
     assert.equal(member!.Port, 8301);
     assert.equal(member!.Tags.port, '8300');
     assert.equal(member!.Tags.dc, 'dc1');
+    assert.equal(member!.Tags.wan_join_port, '8302');
+    await eventually('the servers joined each other on the WAN pool as <node>.<dc>', async () => {
+      const wan = (await api(servers[2]!.httpAddr, 'GET', '/v1/agent/members?wan=1')).json<Member[]>();
+      const names = wan
+        .filter((m) => m.Status === 1)
+        .map((m) => m.Name)
+        .sort();
+      return names.join() ===
+        servers
+          .map((s) => `test-${s.host}.dc1`)
+          .sort()
+          .join()
+        ? true
+        : undefined;
+    });
   });
 
   test('a real serf agent joins and sees the servers; kill -9 shows failed there and critical in the catalog', async () => {

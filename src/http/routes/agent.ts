@@ -21,11 +21,13 @@ export function agentRoutes(ctx: HttpContext): Routes {
     ...agentServiceRoutes(ctx),
     ...agentCheckRoutes(ctx),
     '/v1/agent/self': { GET: async (req, reply) => sendJson(req, reply, self(ctx)) },
-    '/v1/agent/members': { GET: async (req, reply) => sendJson(req, reply, agent.members()) },
+    '/v1/agent/members': {
+      GET: async (req, reply) => sendJson(req, reply, agent.members(flag(queryOf(req), 'wan'))),
+    },
     '/v1/agent/join/*': {
       PUT: async (req, reply) => {
         const address = (req.params as { '*': string })['*'];
-        if ((await agent.join(address)) === 0) {
+        if ((await agent.join(address, flag(queryOf(req), 'wan'))) === 0) {
           throw new HttpError(500, `1 error occurred:\n\t* Failed to join ${address}: no answer\n\n`);
         }
         return reply.send();
