@@ -60,7 +60,11 @@ describe('frames', () => {
   });
 });
 
-const body = fc.jsonValue().filter((value) => !JSON.stringify(value).includes('"__proto__"'));
+// Through JSON text once, so -0 becomes the 0 that JSON (and msgpack's integers) can express.
+const body = fc
+  .jsonValue()
+  .filter((value) => !JSON.stringify(value).includes('"__proto__"'))
+  .map((value) => JSON.parse(JSON.stringify(value)) as unknown);
 const id = fc.nat({ max: 0xffff_ffff });
 const method = fc.string({ minLength: 1, maxLength: 40 });
 const error = fc.option(fc.string(), { nil: null });
