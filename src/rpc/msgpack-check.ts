@@ -1,3 +1,4 @@
+import { MSGPACK_SHAPES } from '../util/msgpack-shapes.ts';
 import { RpcProtocolError } from './errors.ts';
 
 // @msgpack/msgpack preallocates `new Array(n)` for every array header before reading its items, so a few
@@ -6,48 +7,7 @@ import { RpcProtocolError } from './errors.ts';
 // nesting is bounded and that exactly one value fills the buffer. After it passes, each container's claimed
 // size is backed by at least as many bytes, so decoding allocates in proportion to the frame.
 
-/** Extra bytes after the type byte: fixed sizes, or the width of a length field that follows. */
-interface Shape {
-  fixed: number;
-  /** Width of the big-endian length field (1, 2 or 4 bytes), if any. */
-  lengthBytes?: 1 | 2 | 4;
-  /** The length counts items (array) or key/value pairs (map) rather than bytes. */
-  items?: 1 | 2;
-}
-
-const SHAPES = new Map<number, Shape>([
-  [0xc0, { fixed: 0 }], // nil
-  [0xc2, { fixed: 0 }], // false
-  [0xc3, { fixed: 0 }], // true
-  [0xc4, { fixed: 0, lengthBytes: 1 }], // bin 8
-  [0xc5, { fixed: 0, lengthBytes: 2 }], // bin 16
-  [0xc6, { fixed: 0, lengthBytes: 4 }], // bin 32
-  [0xc7, { fixed: 1, lengthBytes: 1 }], // ext 8 (type byte + data)
-  [0xc8, { fixed: 1, lengthBytes: 2 }], // ext 16
-  [0xc9, { fixed: 1, lengthBytes: 4 }], // ext 32
-  [0xca, { fixed: 4 }], // float 32
-  [0xcb, { fixed: 8 }], // float 64
-  [0xcc, { fixed: 1 }], // uint 8
-  [0xcd, { fixed: 2 }], // uint 16
-  [0xce, { fixed: 4 }], // uint 32
-  [0xcf, { fixed: 8 }], // uint 64
-  [0xd0, { fixed: 1 }], // int 8
-  [0xd1, { fixed: 2 }], // int 16
-  [0xd2, { fixed: 4 }], // int 32
-  [0xd3, { fixed: 8 }], // int 64
-  [0xd4, { fixed: 2 }], // fixext 1
-  [0xd5, { fixed: 3 }], // fixext 2
-  [0xd6, { fixed: 5 }], // fixext 4
-  [0xd7, { fixed: 9 }], // fixext 8
-  [0xd8, { fixed: 17 }], // fixext 16
-  [0xd9, { fixed: 0, lengthBytes: 1 }], // str 8
-  [0xda, { fixed: 0, lengthBytes: 2 }], // str 16
-  [0xdb, { fixed: 0, lengthBytes: 4 }], // str 32
-  [0xdc, { fixed: 0, lengthBytes: 2, items: 1 }], // array 16
-  [0xdd, { fixed: 0, lengthBytes: 4, items: 1 }], // array 32
-  [0xde, { fixed: 0, lengthBytes: 2, items: 2 }], // map 16
-  [0xdf, { fixed: 0, lengthBytes: 4, items: 2 }], // map 32
-]);
+const SHAPES = MSGPACK_SHAPES;
 
 /** Throws RpcProtocolError unless `bytes` is exactly one well-formed msgpack value nested at most maxDepth deep. */
 export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {

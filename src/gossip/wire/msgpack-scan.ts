@@ -1,3 +1,4 @@
+import { MSGPACK_SHAPES } from '../../util/msgpack-shapes.ts';
 import { GossipCodecError } from './errors.ts';
 import { MAX_DEPTH } from './limits.ts';
 
@@ -9,40 +10,9 @@ import { MAX_DEPTH } from './limits.ts';
 // It is resumable: fed a buffer that keeps growing (a TCP stream), it continues where it stopped instead
 // of walking the value again, so reading a large push/pull costs time in proportion to its size.
 
-/** How many bytes follow the type byte: fixed, or a big-endian length of `lengthBytes` bytes. */
-interface Shape {
-  fixed: number;
-  lengthBytes?: 1 | 2 | 4;
-  /** The length counts items (1 per array entry, 2 per map pair) rather than bytes. */
-  items?: 1 | 2;
-}
-
-const SHAPES = new Map<number, Shape>([
-  [0xc0, { fixed: 0 }], // nil
-  [0xc2, { fixed: 0 }], // false
-  [0xc3, { fixed: 0 }], // true
-  [0xc4, { fixed: 0, lengthBytes: 1 }], // bin 8
-  [0xc5, { fixed: 0, lengthBytes: 2 }], // bin 16
-  [0xc6, { fixed: 0, lengthBytes: 4 }], // bin 32
-  [0xca, { fixed: 4 }], // float 32
-  [0xcb, { fixed: 8 }], // float 64
-  [0xcc, { fixed: 1 }], // uint 8
-  [0xcd, { fixed: 2 }], // uint 16
-  [0xce, { fixed: 4 }], // uint 32
-  [0xcf, { fixed: 8 }], // uint 64
-  [0xd0, { fixed: 1 }], // int 8
-  [0xd1, { fixed: 2 }], // int 16
-  [0xd2, { fixed: 4 }], // int 32
-  [0xd3, { fixed: 8 }], // int 64
-  [0xd9, { fixed: 0, lengthBytes: 1 }], // str 8 (go-msgpack reads it, never writes it)
-  [0xda, { fixed: 0, lengthBytes: 2 }], // str 16 / raw 16
-  [0xdb, { fixed: 0, lengthBytes: 4 }], // str 32 / raw 32
-  [0xdc, { fixed: 0, lengthBytes: 2, items: 1 }], // array 16
-  [0xdd, { fixed: 0, lengthBytes: 4, items: 1 }], // array 32
-  [0xde, { fixed: 0, lengthBytes: 2, items: 2 }], // map 16
-  [0xdf, { fixed: 0, lengthBytes: 4, items: 2 }], // map 32
-]);
-// Not listed, so refused: 0xc1 (never used) and the ext types, which memberlist and serf never write.
+// Not in the shapes, so refused: 0xc1 (never used); and the ext types are refused too, since memberlist and
+// serf never write them.
+const SHAPES = new Map([...MSGPACK_SHAPES].filter(([, shape]) => !shape.ext));
 
 export class MsgpackScanner {
   #pos: number;
