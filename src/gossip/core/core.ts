@@ -49,16 +49,8 @@ export interface GossipCoreOptions {
   sizeOf?: (message: GossipMessage) => number;
 }
 
-interface NodeRecord {
-  name: string;
-  addr: Uint8Array;
-  port: number;
-  meta: Uint8Array;
-  incarnation: number;
-  state: NodeState;
-  stateChange: number;
-  vsn: Vsn;
-}
+/** A row of the member table; Member is its copy for the outside. */
+type NodeRecord = Member;
 
 /** The probe under way: a direct ping, then indirect pings (and a stream ping), then a verdict. */
 interface Probe {

@@ -26,30 +26,38 @@ function utf8Length(text: string): number {
   return bytes;
 }
 
+/** A ping's and an indirect ping's omitempty fields naming where the ack goes. */
+function sourceFields(b: { SourceAddr: Uint8Array; SourcePort: number; SourceNode: string }) {
+  let size = 0;
+  let fields = 0;
+  if (b.SourceAddr.length > 0) {
+    size += key('SourceAddr') + rawLength(b.SourceAddr.length);
+    fields++;
+  }
+  if (b.SourcePort > 0) {
+    size += key('SourcePort') + uintLength(b.SourcePort);
+    fields++;
+  }
+  if (b.SourceNode !== '') {
+    size += key('SourceNode') + textLength(b.SourceNode);
+    fields++;
+  }
+  return { size, fields };
+}
+
 export function estimateSize(message: GossipMessage): number {
   switch (message.type) {
     case 'ping': {
       const b = message.body;
-      let size = 1 + key('SeqNo') + uintLength(b.SeqNo) + key('Node') + textLength(b.Node);
-      let fields = 2;
+      const size = 1 + key('SeqNo') + uintLength(b.SeqNo) + key('Node') + textLength(b.Node);
+      const fields = 2;
       // SourceAddr, SourcePort and SourceNode are omitempty.
-      if (b.SourceAddr.length > 0) {
-        size += key('SourceAddr') + rawLength(b.SourceAddr.length);
-        fields++;
-      }
-      if (b.SourcePort > 0) {
-        size += key('SourcePort') + uintLength(b.SourcePort);
-        fields++;
-      }
-      if (b.SourceNode !== '') {
-        size += key('SourceNode') + textLength(b.SourceNode);
-        fields++;
-      }
-      return size + mapHeader(fields);
+      const source = sourceFields(b);
+      return size + source.size + mapHeader(fields + source.fields);
     }
     case 'indirectPing': {
       const b = message.body;
-      let size =
+      const size =
         1 +
         key('SeqNo') +
         uintLength(b.SeqNo) +
@@ -61,20 +69,9 @@ export function estimateSize(message: GossipMessage): number {
         textLength(b.Node) +
         key('Nack') +
         1;
-      let fields = 5;
-      if (b.SourceAddr.length > 0) {
-        size += key('SourceAddr') + rawLength(b.SourceAddr.length);
-        fields++;
-      }
-      if (b.SourcePort > 0) {
-        size += key('SourcePort') + uintLength(b.SourcePort);
-        fields++;
-      }
-      if (b.SourceNode !== '') {
-        size += key('SourceNode') + textLength(b.SourceNode);
-        fields++;
-      }
-      return size + mapHeader(fields);
+      const fields = 5;
+      const source = sourceFields(b);
+      return size + source.size + mapHeader(fields + source.fields);
     }
     case 'ackResp':
       return (
