@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseDuration } from '../util/duration.ts';
 import type { AgentConfigInput } from './config.ts';
 import { ConfigSyntaxError, isObject, parseConfigText } from './config-syntax.ts';
 
@@ -64,6 +65,15 @@ const SETTERS: Record<string, Setter> = {
       throw new ConfigSyntaxError(`${file}: node_meta must map strings to strings`);
     }
     config.nodeMeta = { ...config.nodeMeta, ...(value as Record<string, string>) };
+  },
+  reconnect_timeout: (config, value, file) => {
+    if (typeof value !== 'string')
+      throw new ConfigSyntaxError(`${file}: reconnect_timeout must be a duration`);
+    try {
+      config.reconnectTimeoutMs = parseDuration(value) / 1e6;
+    } catch (err) {
+      throw new ConfigSyntaxError(`${file}: reconnect_timeout: ${(err as Error).message}`);
+    }
   },
   ports: (config, value, file) => {
     if (!isObject(value)) throw new ConfigSyntaxError(`${file}: ports must be an object`);

@@ -34,6 +34,12 @@ export const agentConfigSchema = z.object({
   raftSnapshotThreshold: z.number().int().min(1).default(16384),
   /** Log entries kept behind a snapshot for lagging followers (Consul's raft_trailing_logs). */
   raftTrailingLogs: z.number().int().min(0).default(10240),
+  /** How long a failed member stays before it is reaped from the pool and the catalog (Consul: 72h, at least 8h). */
+  reconnectTimeoutMs: z
+    .number()
+    .int()
+    .min(8 * 3600_000)
+    .default(72 * 3600_000),
   /** The gossip encryption key, base64 (Consul's -encrypt / encrypt): 16, 24 or 32 bytes. */
   encrypt: z.string().optional(),
   /** Consul's -config-file and -config-dir: agent options, services and checks in JSON or HCL. */

@@ -30,6 +30,7 @@ export class LanGossip {
       advertiseAddr: advertisedAddress(config),
       tags: consulTags(config, nodeId),
       config: {},
+      serf: { reconnectTimeoutMs: config.reconnectTimeoutMs },
       ...(config.encrypt ? { keyring: gossipKeyring(config.encrypt) } : {}),
       logger: log,
     });

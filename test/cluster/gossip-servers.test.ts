@@ -109,5 +109,16 @@ describe('server agents on the LAN pool', { skip, timeout: 180_000 }, () => {
       >();
       return checks.find((c) => c.CheckID === 'serfHealth')?.Status === 'passing' ? true : undefined;
     });
+
+    // A graceful leave: serf sees the server left, and the catalog drops its node.
+    const exited = new Promise((resolve) => victim.agent!.process.once('exit', resolve));
+    assert.equal((await api(victim.httpAddr, 'PUT', '/v1/agent/leave')).status, 200);
+    await exited;
+    victim.agent = undefined;
+    await eventually('serf shows the server left', async () =>
+      (await serfStatus(serf!, name)) === 'left' ? true : undefined,
+    );
+    const nodes = (await api(leader.httpAddr, 'GET', '/v1/catalog/nodes')).json<{ Node: string }[]>();
+    assert.ok(!nodes.some((n) => n.Node === name));
   });
 });
