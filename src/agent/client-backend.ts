@@ -7,6 +7,7 @@ import { decodeValue, encodeValue } from '../state/codec.ts';
 import type { Command } from '../state/commands.ts';
 import { StateError } from '../state/errors.ts';
 import type { CommandResult } from '../state/fsm.ts';
+import { shuffled } from '../util/shuffle.ts';
 import type { ConsensusBackend } from './backend.ts';
 import {
   type ApplyReply,
@@ -105,13 +106,4 @@ function clientClusterView(): ClusterView {
     removePeer: serverOnly,
     transferLeadership: serverOnly,
   };
-}
-
-function shuffled<T>(items: T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }

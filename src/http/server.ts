@@ -15,6 +15,8 @@ import { eventRoutes } from './routes/event.ts';
 import { healthRoutes } from './routes/health.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { operatorRoutes } from './routes/operator.ts';
+import { operatorKeyringRoutes } from './routes/operator-keyring.ts';
+import { queryRoutes } from './routes/query.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 import { statusRoutes } from './routes/status.ts';
@@ -80,7 +82,9 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
     sessionRoutes,
     statusRoutes,
     operatorRoutes,
+    operatorKeyringRoutes,
     eventRoutes,
+    queryRoutes,
     snapshotRoutes,
   ]) {
     mount(app, routes(ctx));

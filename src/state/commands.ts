@@ -1,4 +1,4 @@
-import type { CheckRow, NodeRow, ServiceRow, SessionRow, Uint64 } from './types.ts';
+import type { CheckRow, NodeRow, PreparedQueryRow, ServiceRow, SessionRow, Uint64 } from './types.ts';
 
 // Every write to the state is one of these commands, applied in log order. They are plain data (msgpack-able)
 // and carry everything apply needs, including the leader's clock, so every replica computes the same state.
@@ -76,6 +76,21 @@ export interface TombstoneReapCommand {
   reapIndex: number;
 }
 
+export type PreparedQueryInput = Omit<PreparedQueryRow, 'CreateIndex' | 'ModifyIndex'>;
+
+/** Creates or replaces a prepared query (by ID). */
+export interface QuerySetCommand {
+  type: 'query-set';
+  now: number;
+  query: PreparedQueryInput;
+}
+
+export interface QueryDeleteCommand {
+  type: 'query-delete';
+  now: number;
+  id: string;
+}
+
 export type Command =
   | RegisterCommand
   | DeregisterCommand
@@ -83,4 +98,6 @@ export type Command =
   | SessionCreateCommand
   | SessionDestroyCommand
   | TxnCommand
-  | TombstoneReapCommand;
+  | TombstoneReapCommand
+  | QuerySetCommand
+  | QueryDeleteCommand;

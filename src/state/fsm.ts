@@ -2,6 +2,7 @@ import { deleteCheck, deleteNode, deleteService, register } from './catalog-writ
 import type { Command } from './commands.ts';
 import { StateError } from './errors.ts';
 import { applyKVWrite, reapTombstones } from './kv-write.ts';
+import { deleteQuery, setQuery } from './query-write.ts';
 import type { WriteTx } from './schema.ts';
 import { createSession, destroySession } from './session-write.ts';
 import { runTxn, type TxnError, type TxnResult, TxnRollback } from './txn.ts';
@@ -21,6 +22,8 @@ export interface CommandResults {
   'session-destroy': true;
   txn: TxnOutcome;
   'tombstone-reap': true;
+  'query-set': string;
+  'query-delete': true;
 }
 
 export type CommandResult<C extends Command> = CommandResults[C['type']];
@@ -46,6 +49,11 @@ export function applyCommand(tx: WriteTx, cmd: Command): CommandResults[Command[
       return { results: runTxn(tx, cmd.ops), errors: null };
     case 'tombstone-reap':
       reapTombstones(tx, cmd.reapIndex);
+      return true;
+    case 'query-set':
+      return setQuery(tx, cmd.query);
+    case 'query-delete':
+      deleteQuery(tx, cmd.id);
       return true;
     default:
       throw new StateError(`unknown command ${JSON.stringify((cmd as { type?: unknown }).type)}`);

@@ -1,5 +1,13 @@
 import { Journal, JournaledMap, OrderedTable, Table } from './db.ts';
-import type { CheckRow, KVRow, NodeRow, ServiceRow, SessionRow, TableName } from './types.ts';
+import type {
+  CheckRow,
+  KVRow,
+  NodeRow,
+  PreparedQueryRow,
+  ServiceRow,
+  SessionRow,
+  TableName,
+} from './types.ts';
 
 // The tables of the state store and their groupings. Node and service names are matched case-insensitively,
 // as Consul's memdb indexes do.
@@ -56,6 +64,12 @@ export class StateDB {
     new Map(),
     (r) => r.ID,
     { node: (r) => lower(r.Node) },
+    this.journal,
+  );
+  readonly preparedQueries = new Table<PreparedQueryRow>(
+    new Map(),
+    (r) => r.ID,
+    { name: (r) => (r.Name ? lower(r.Name) : undefined), session: (r) => r.Session || undefined },
     this.journal,
   );
   /** Max index per table, and per service name under `service.<name>` (as Consul's index table). */

@@ -1,6 +1,7 @@
 import type { SessionInput } from './commands.ts';
 import { StateError } from './errors.ts';
 import { releaseSessionLocks } from './kv-write.ts';
+import { deleteSessionQueries } from './query-write.ts';
 import { bumpTable, checkKey, lower, sessionWatchKey, type WriteTx } from './schema.ts';
 import type { SessionRow } from './types.ts';
 
@@ -31,6 +32,7 @@ export function destroySession(tx: WriteTx, id: string): boolean {
   bumpTable(tx, 'sessions');
   tx.db.journal.touch(sessionWatchKey(id));
   releaseSessionLocks(tx, id, session.Behavior === 'delete', tx.now + session.LockDelay / 1e6);
+  deleteSessionQueries(tx, id);
   return true;
 }
 

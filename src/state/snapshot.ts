@@ -1,6 +1,6 @@
 import { decodeValue, encodeValue } from './codec.ts';
 import type { StateDB, TombstoneRow } from './schema.ts';
-import type { CheckRow, KVRow, NodeRow, ServiceRow, SessionRow } from './types.ts';
+import type { CheckRow, KVRow, NodeRow, PreparedQueryRow, ServiceRow, SessionRow } from './types.ts';
 
 // The whole state as one msgpack document: what Raft snapshots hold and `/v1/snapshot` carries.
 
@@ -15,6 +15,8 @@ interface SnapshotDocument {
   kvs: KVRow[];
   tombstones: TombstoneRow[];
   sessions: SessionRow[];
+  /** Absent from snapshots taken before prepared queries existed. */
+  preparedQueries?: PreparedQueryRow[];
   indexes: [string, number][];
   lockDelays: [string, number][];
 }
@@ -31,6 +33,7 @@ export function encodeSnapshot(db: StateDB, index: number): Uint8Array {
     kvs: [...db.kvs.values()],
     tombstones: [...db.tombstones.values()],
     sessions: [...db.sessions.values()],
+    preparedQueries: [...db.preparedQueries.values()],
     indexes: [...db.indexes.entries()],
     lockDelays: [...db.lockDelays.entries()],
   };
@@ -54,6 +57,7 @@ export function restoreSnapshot(db: StateDB, bytes: Uint8Array): number {
   db.kvs.reset(document.kvs);
   db.tombstones.reset(document.tombstones);
   db.sessions.reset(document.sessions);
+  db.preparedQueries.reset(document.preparedQueries ?? []);
   db.indexes.reset(document.indexes);
   db.lockDelays.reset(document.lockDelays);
   return document.index;

@@ -90,5 +90,41 @@ export interface SessionRow extends RaftIndexes {
   Checks: string[];
 }
 
-export type TableName = 'nodes' | 'services' | 'checks' | 'kvs' | 'tombstones' | 'sessions';
-export const TABLES: readonly TableName[] = ['nodes', 'services', 'checks', 'kvs', 'tombstones', 'sessions'];
+/** A prepared query (/v1/query), as Consul stores it. */
+export interface PreparedQueryRow extends RaftIndexes {
+  ID: string;
+  Name: string;
+  Session: string;
+  Token: string;
+  Template: { Type: string; Regexp: string; RemoveEmptyTags: boolean };
+  Service: {
+    Service: string;
+    Failover: { NearestN: number; Datacenters: string[] };
+    IgnoreCheckIDs: string[];
+    OnlyPassing: boolean;
+    Near: string;
+    Tags: string[];
+    NodeMeta: Record<string, string>;
+    ServiceMeta: Record<string, string>;
+    Connect: { Enabled: boolean };
+  };
+  DNS: { TTL: string };
+}
+
+export type TableName =
+  | 'nodes'
+  | 'services'
+  | 'checks'
+  | 'kvs'
+  | 'tombstones'
+  | 'sessions'
+  | 'prepared-queries';
+export const TABLES: readonly TableName[] = [
+  'nodes',
+  'services',
+  'checks',
+  'kvs',
+  'tombstones',
+  'sessions',
+  'prepared-queries',
+];

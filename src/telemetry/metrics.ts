@@ -21,6 +21,8 @@ const APPLY_TIMER: Record<Command['type'], { key: Key; labels: Readonly<Record<s
   register: { key: ['catalog', 'register'], labels: {} },
   deregister: { key: ['catalog', 'deregister'], labels: {} },
   'tombstone-reap': { key: ['fsm', 'tombstone'], labels: { op: 'reap' } },
+  'query-set': { key: ['prepared-query', 'apply'], labels: {} },
+  'query-delete': { key: ['prepared-query', 'apply'], labels: {} },
 };
 
 export class Metrics {
