@@ -4,10 +4,13 @@ import { connect, createServer, isIPv6, type Server, type Socket } from 'node:ne
 import type { Logger } from 'pino';
 import { seededRandom } from '../raft/core/prng.ts';
 import { bytesToIp, ipToBytes, splitHostPort } from './address.ts';
-import type { GossipConfig } from './core/config.ts';
+import { type GossipConfig, resolveConfig } from './core/config.ts';
 import { GossipCore } from './core/core.ts';
 import type { Address, GossipEvent, OutPacket, StreamRequest } from './core/types.ts';
-import { Serf } from './serf/serf.ts';
+import { KeyManager, type KeyOperation, type KeyOperationResult } from './serf/key-manager.ts';
+import { writeKeyringFile } from './serf/keyring-file.ts';
+import type { IncomingQuery, QueryParams, QueryResult } from './serf/query.ts';
+import { type DirectMessage, Serf } from './serf/serf.ts';
 import type { SerfConfig, SerfEvent, SerfMember } from './serf/types.ts';
 import {
   decodePacket,
@@ -32,6 +35,8 @@ export interface GossipPoolOptions {
   config: Partial<GossipConfig>;
   serf?: Partial<SerfConfig>;
   keyring?: Keyring;
+  /** Where the keyring is kept (Consul's serf/local.keyring), rewritten after each key query changes it. */
+  keyringFile?: string;
   logger: Logger;
 }
 
@@ -57,6 +62,9 @@ export class GossipPool {
   private leaveSent: (() => void) | undefined;
   private stopped = false;
   private boundPort = 0;
+  /** Ends each query still collecting answers (at its deadline, or when the pool stops). */
+  private readonly openQueries = new Set<() => void>();
+  private keyManager: KeyManager | undefined;
 
   constructor(private readonly options: GossipPoolOptions) {}
 
@@ -84,11 +92,23 @@ export class GossipPool {
     tcp.on('error', (err) => this.options.logger.warn({ err }, 'gossip: TCP listener error'));
 
     const now = Date.now();
+    const { keyring, keyringFile } = this.options;
     this.serf = new Serf({
       name: this.options.name,
       tags: this.options.tags,
       numNodes: () => this.core.estNumNodes(),
       config: this.options.serf,
+      gossipIntervalMs: resolveConfig(this.options.config).gossipIntervalMs,
+      numMembers: () => this.core.numMembers(),
+      localAddress: () => {
+        const self = this.core.localMember();
+        return { addr: self.addr, port: self.port };
+      },
+      ...(keyring ? { keyring } : {}),
+      ...(keyring && keyringFile
+        ? { persistKeyring: () => writeKeyringFile(keyringFile, keyring.keys) }
+        : {}),
+      log: (level, message) => this.options.logger[level](message),
     });
     this.core = new GossipCore({
       name: this.options.name,
@@ -103,6 +123,7 @@ export class GossipPool {
     this.reaper = setInterval(() => {
       this.serf.reap(Date.now());
       this.deliver();
+      this.sendDirect();
     }, REAP_INTERVAL_MS);
     this.reaper.unref();
     this.flush();
@@ -146,6 +167,75 @@ export class GossipPool {
     return done;
   }
 
+  /** Members memberlist counts alive, this node included (memberlist's NumMembers). */
+  numMembers(): number {
+    return this.core.numMembers();
+  }
+
+  /** serf's default query timeout for the pool as it is now. */
+  defaultQueryTimeoutMs(): number {
+    return this.serf.defaultQueryTimeoutMs();
+  }
+
+  /**
+   * Runs a serf query across the pool and resolves with the acks and answers gathered by its deadline, or as
+   * soon as `enough` says the answers so far suffice. Rejects when the query cannot be sent (too large).
+   */
+  async query(
+    name: string,
+    payload: Uint8Array,
+    params: QueryParams = {},
+    enough?: (result: QueryResult) => boolean,
+  ): Promise<QueryResult> {
+    if (this.stopped || !this.tcp) throw new Error('the gossip pool is not running');
+    const running = this.serf.query(name, payload, params, Date.now());
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.openQueries.delete(finish);
+        running.listener = undefined;
+        this.serf.closeQuery(running);
+        resolve(running.result());
+      };
+      const timer = setTimeout(finish, Math.max(0, running.deadline - Date.now()));
+      this.openQueries.add(finish);
+      const check = () => {
+        if (enough?.({ acks: running.acks, responses: running.responses })) finish();
+      };
+      running.listener = check;
+      check(); // this node's own answer came in while the query started
+      this.flush();
+    });
+  }
+
+  /** Queries other than serf's own, for the application to answer (each answer is sent at once). */
+  onQuery(listener: (query: IncomingQuery) => void): () => void {
+    return this.serf.onQuery((query) =>
+      listener({
+        ...query,
+        respond: (payload, now = Date.now()) => {
+          query.respond(payload, now);
+          this.sendDirect();
+        },
+      }),
+    );
+  }
+
+  /** serf's KeyManager over this pool: install, use, remove or list gossip keys on every member. */
+  keyOperation(
+    op: KeyOperation,
+    key: string,
+    options: { relayFactor?: number } = {},
+  ): Promise<KeyOperationResult> {
+    this.keyManager ??= new KeyManager(this);
+    return this.keyManager.run(op, key, options);
+  }
+
+  /** Whether gossip is encrypted (the pool has a keyring). */
+  get encrypted(): boolean {
+    return this.options.keyring !== undefined;
+  }
+
   setTags(tags: Record<string, string>): void {
     this.core.updateNode(this.serf.setTags(tags), Date.now());
     this.flush();
@@ -175,6 +265,7 @@ export class GossipPool {
     if (!tcp) return;
     clearTimeout(this.timer);
     clearInterval(this.reaper);
+    for (const finish of [...this.openQueries]) finish();
     for (const socket of this.sockets) socket.destroy();
     for (const resolve of this.joins.values()) resolve(false);
     this.joins.clear();
@@ -293,9 +384,30 @@ export class GossipPool {
     for (const packet of output.packets) this.sendPacket(packet);
     for (const stream of output.streams) void this.runStream(stream);
     this.deliver();
+    this.sendDirect();
     for (const check of [...this.waiters]) check();
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.flush(), Math.max(1, this.core.nextDeadline() - Date.now()));
+  }
+
+  /** serf's messages for one address (query acks, answers, relays), each as a memberlist user message. */
+  private sendDirect(): void {
+    if (this.stopped) return;
+    for (const direct of this.serf.takeDirect()) this.sendUserMessage(direct);
+  }
+
+  private sendUserMessage({ addr, port, message }: DirectMessage): void {
+    try {
+      const bytes = encodePacket([encodeMessage({ type: 'user', body: message })], {
+        compress: true,
+        keyring: this.options.keyring,
+      });
+      this.udp.send(bytes, port, bytesToIp(addr), (err) => {
+        if (err) this.options.logger.debug({ err }, 'gossip: sending a query answer failed');
+      });
+    } catch (err) {
+      this.options.logger.debug({ err, port }, 'gossip: dropped a query answer');
+    }
   }
 
   private coreEvent(event: GossipEvent, now: number): void {

@@ -1,14 +1,31 @@
 import { TransmitLimitedQueue } from '../core/queue.ts';
 import type { GossipDelegate, GossipEvent, Member } from '../core/types.ts';
+import type { Keyring } from '../wire/keyring.ts';
 import { encodeSerfPingPayload, originCoordinate } from '../wire/serf-coordinate.ts';
 import {
   decodeSerfMessage,
   encodeSerfMessage,
   type SerfMessage,
   type SerfPushPull,
+  type SerfQuery,
+  SerfQueryFlag,
+  type SerfQueryResponse,
+  type SerfRelay,
 } from '../wire/serf-messages.ts';
 import { decodeSerfTags, encodeSerfTags } from '../wire/serf-tags.ts';
+import { handleInternalQuery, INTERNAL_QUERY_PREFIX } from './internal-query.ts';
 import { LamportClock } from './lamport.ts';
+import {
+  defaultQueryTimeoutMs,
+  encodeQueryFilters,
+  type IncomingQuery,
+  normalizeIp,
+  QueryBuffer,
+  type QueryParams,
+  RunningQuery,
+  sameAddress,
+  shouldProcessQuery,
+} from './query.ts';
 import {
   DEFAULT_SERF_CONFIG,
   type MemberStatusName,
@@ -18,8 +35,10 @@ import {
 } from './types.ts';
 
 // serf's layer over memberlist: members with a status (alive, leaving, left, failed) ordered by join and leave
-// intents stamped with a Lamport clock, user events de-duplicated by their event clock, and the push/pull
-// state that lets a joining node catch up on both. Deterministic: time comes in as arguments.
+// intents stamped with a Lamport clock, user events de-duplicated by their event clock, the push/pull
+// state that lets a joining node catch up on both, and queries: gossiped like events, de-duplicated by the
+// query clock, answered straight to the asker (takeDirect), serf's own `_serf_*` ones answered here.
+// Deterministic: time comes in as arguments.
 
 interface MemberRecord extends SerfMember {
   statusLTime: number;
@@ -45,6 +64,28 @@ export interface SerfOptions {
   /** Cluster size as memberlist estimates it, for the retransmit limit. */
   numNodes: () => number;
   config?: Partial<SerfConfig>;
+  /** memberlist's gossip interval, which the default query timeout scales with (LAN: 200 ms). */
+  gossipIntervalMs?: number;
+  /** Members memberlist counts alive, this node included (its NumMembers); numNodes when absent. */
+  numMembers?: () => number;
+  /** Where this node receives UDP (queries ask for answers there); this node's member record when absent. */
+  localAddress?: () => { addr: Uint8Array; port: number };
+  /** The gossip keyring the key queries change; absent when gossip is not encrypted. */
+  keyring?: Keyring;
+  /** Persists the keyring after a key query changed it (serf's keyring file); throws when it cannot. */
+  persistKeyring?: () => void;
+  /** serf's log lines about queries. */
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  /** A float in [0, 1), for query IDs and relay choices; Math.random when absent. */
+  random?: () => number;
+}
+
+/** A serf message to send by UDP straight to an address: a query's ack or answer, or a relayed answer. */
+export interface DirectMessage {
+  addr: Uint8Array;
+  port: number;
+  /** The encoded serf message, to carry as a memberlist user message. */
+  message: Uint8Array;
 }
 
 export class Serf implements GossipDelegate {
@@ -59,12 +100,21 @@ export class Serf implements GossipDelegate {
   private events: SerfEvent[] = [];
   private tags: Record<string, string>;
   private leaving = false;
+  /** Queries are gossiped from their own queue, after intents and events. */
+  private readonly queryQueue: TransmitLimitedQueue<Uint8Array>;
+  private readonly queryBuffer: QueryBuffer;
+  /** Queries this node sent and still collects answers for, by query time. */
+  private readonly runningQueries = new Map<number, RunningQuery>();
+  private readonly queryListeners = new Set<(query: IncomingQuery) => void>();
+  private outbox: DirectMessage[] = [];
 
   constructor(private readonly options: SerfOptions) {
     this.config = { ...DEFAULT_SERF_CONFIG, ...options.config };
     this.tags = { ...options.tags };
     this.eventBuffer = new Array(this.config.eventBuffer);
     this.queue = new TransmitLimitedQueue(this.config.retransmitMult, options.numNodes);
+    this.queryQueue = new TransmitLimitedQueue(this.config.retransmitMult, options.numNodes);
+    this.queryBuffer = new QueryBuffer(this.config.queryBuffer);
   }
 
   /** Node meta for memberlist: serf's encoded tags. */
@@ -147,7 +197,10 @@ export class Serf implements GossipDelegate {
   // --- memberlist's delegate ---
 
   getBroadcasts(overhead: number, limit: number): Uint8Array[] {
-    return this.queue.getBroadcasts(overhead, limit);
+    const messages = this.queue.getBroadcasts(overhead, limit);
+    let used = 0;
+    for (const message of messages) used += message.length + overhead;
+    return [...messages, ...this.queryQueue.getBroadcasts(overhead, limit - used)];
   }
 
   localState(): Uint8Array {
@@ -197,6 +250,66 @@ export class Serf implements GossipDelegate {
     for (const [name, intent] of this.intents) {
       if (now - intent.at >= this.config.recentIntentTimeoutMs) this.intents.delete(name);
     }
+    for (const query of this.runningQueries.values()) if (query.finished(now)) this.closeQuery(query);
+  }
+
+  // --- queries ---
+
+  /** serf's DefaultQueryTimeout for the membership as it is now. */
+  defaultQueryTimeoutMs(): number {
+    const members = (this.options.numMembers ?? this.options.numNodes)();
+    return defaultQueryTimeoutMs(this.options.gossipIntervalMs ?? 200, members, this.config.queryTimeoutMult);
+  }
+
+  /**
+   * Starts a query (serf's Query): stamped with the query clock, processed here first (this node answers
+   * its own query like any member), then gossiped. Answers are collected on the returned query until its
+   * deadline or closeQuery. Throws when the encoded query exceeds the size limit.
+   */
+  query(name: string, payload: Uint8Array, params: QueryParams, now: number): RunningQuery {
+    const timeoutMs = params.timeoutMs || this.defaultQueryTimeoutMs();
+    const local = this.localAddress();
+    const query: SerfQuery = {
+      LTime: this.queryClock.time(),
+      ID: Math.floor(this.random() * 2 ** 31),
+      Addr: local.addr,
+      Port: local.port,
+      SourceNode: this.options.name,
+      Filters: encodeQueryFilters(params),
+      Flags: params.requestAck ? SerfQueryFlag.ack : 0,
+      RelayFactor: params.relayFactor ?? 0,
+      Timeout: Math.round(timeoutMs * 1e6),
+      Name: name,
+      Payload: payload,
+    };
+    const raw = encodeSerfMessage({ type: 'query', body: query });
+    if (raw.length > this.config.querySizeLimit) {
+      throw new Error(`query exceeds limit of ${this.config.querySizeLimit} bytes`);
+    }
+    const running = new RunningQuery(query, now + timeoutMs);
+    this.runningQueries.set(query.LTime, running);
+    this.handleQuery(query, now);
+    this.queryQueue.queue({ name: null, message: raw, size: raw.length });
+    return running;
+  }
+
+  /** Ends a query: answers that arrive later are dropped. */
+  closeQuery(query: RunningQuery): void {
+    query.close();
+    if (this.runningQueries.get(query.ltime) === query) this.runningQueries.delete(query.ltime);
+  }
+
+  /** Queries that are not serf's own (`_serf_*`), for the application to answer. */
+  onQuery(listener: (query: IncomingQuery) => void): () => void {
+    this.queryListeners.add(listener);
+    return () => this.queryListeners.delete(listener);
+  }
+
+  /** Messages to send by UDP straight to an address since the last call: acks, answers, relays. */
+  takeDirect(): DirectMessage[] {
+    const out = this.outbox;
+    this.outbox = [];
+    return out;
   }
 
   private memberJoined(node: Member): void {
@@ -266,8 +379,159 @@ export class Serf implements GossipDelegate {
     if (message.type === 'join') rebroadcast = this.handleJoinIntent(message.body, now);
     else if (message.type === 'leave') rebroadcast = this.handleLeaveIntent(message.body, now);
     else if (message.type === 'userEvent') rebroadcast = this.handleUserEvent(message.body);
-    // Queries and relays are serf features Consul's agents use for keyring operations; not answered here.
+    else if (message.type === 'query') {
+      if (this.handleQuery(message.body, now)) {
+        this.queryQueue.queue({ name: null, message: bytes, size: bytes.length });
+      }
+    } else if (message.type === 'queryResponse') this.handleQueryResponse(message.body, now);
+    else if (message.type === 'relay') this.relay(message.body, now);
     if (rebroadcast) this.queue.queue({ name: null, message: bytes, size: bytes.length });
+  }
+
+  /**
+   * serf's handleQuery: de-duplicated by query time and ID, then, when the filters pick this node, acked if
+   * asked and answered (serf's own queries here, others by the listeners). True when it is to be gossiped on.
+   */
+  private handleQuery(query: SerfQuery, now: number): boolean {
+    this.queryClock.witness(query.LTime);
+    if (!this.queryBuffer.record(query.LTime, query.ID, this.queryClock.time())) return false;
+    const rebroadcast = (query.Flags & SerfQueryFlag.noBroadcast) === 0;
+    if (!shouldProcessQuery(query.Filters, this.options.name, this.tags)) return rebroadcast;
+    const to = { addr: normalizeIp(query.Addr), port: query.Port };
+    if ((query.Flags & SerfQueryFlag.ack) !== 0) {
+      const ack = this.response(query, SerfQueryFlag.ack, new Uint8Array(0));
+      this.sendDirect(to, encodeSerfMessage({ type: 'queryResponse', body: ack }), now);
+      try {
+        this.relayResponse(query, to, ack, now);
+      } catch (err) {
+        this.options.log?.('error', `serf: failed to relay ack: ${(err as Error).message}`);
+      }
+    }
+    const incoming = this.incoming(query, to, now);
+    if (query.Name.startsWith(INTERNAL_QUERY_PREFIX)) {
+      handleInternalQuery(incoming, {
+        nodeName: this.options.name,
+        member: (name) => this.member(name),
+        keyring: this.options.keyring,
+        responseSizeLimit: this.config.queryResponseSizeLimit,
+        ...(this.options.persistKeyring ? { persistKeyring: this.options.persistKeyring } : {}),
+        ...(this.options.log ? { log: this.options.log } : {}),
+      });
+    } else {
+      for (const listener of this.queryListeners) listener(incoming);
+    }
+    return rebroadcast;
+  }
+
+  private response(query: SerfQuery, flags: number, payload: Uint8Array): SerfQueryResponse {
+    return { LTime: query.LTime, ID: query.ID, From: this.options.name, Flags: flags, Payload: payload };
+  }
+
+  /** serf's Query event: one answer, within the size limit, before the deadline the query's timeout sets. */
+  private incoming(
+    query: SerfQuery,
+    to: { addr: Uint8Array; port: number },
+    receivedAt: number,
+  ): IncomingQuery {
+    const limit = this.config.queryResponseSizeLimit;
+    let deadline: number | undefined = receivedAt + query.Timeout / 1e6;
+    const encode = (payload: Uint8Array) =>
+      encodeSerfMessage({ type: 'queryResponse', body: this.response(query, 0, payload) });
+    return {
+      ltime: query.LTime,
+      id: query.ID,
+      name: query.Name,
+      payload: query.Payload,
+      sourceNode: query.SourceNode,
+      fits: (payload) => encode(payload).length <= limit,
+      respond: (payload, now = receivedAt) => {
+        const raw = encode(payload);
+        if (raw.length > limit) throw new Error(`response exceeds limit of ${limit} bytes`);
+        if (deadline === undefined) throw new Error('response already sent');
+        if (now > deadline) throw new Error('response is past the deadline');
+        this.sendDirect(to, raw, now);
+        this.relayResponse(query, to, this.response(query, 0, payload), now);
+        deadline = undefined;
+      },
+    };
+  }
+
+  /** serf's relayResponse: the answer also goes through `RelayFactor` random alive members (protocol ≥ 5). */
+  private relayResponse(
+    query: SerfQuery,
+    to: { addr: Uint8Array; port: number },
+    response: SerfQueryResponse,
+    now: number,
+  ): void {
+    const factor = query.RelayFactor;
+    if (factor === 0) return;
+    const members = [...this.members.values()];
+    if (members.length < factor + 1) return;
+    const raw = encodeSerfMessage({
+      type: 'relay',
+      body: {
+        DestAddr: { IP: to.addr, Port: to.port, Zone: '' },
+        DestName: query.SourceNode,
+        message: encodeSerfMessage({ type: 'queryResponse', body: response }),
+      },
+    });
+    if (raw.length > this.config.queryResponseSizeLimit) {
+      throw new Error(`relayed response exceeds limit of ${this.config.queryResponseSizeLimit} bytes`);
+    }
+    const candidates = members.filter(
+      (m) => m.status === 'alive' && (m.vsn[1] ?? 0) >= 5 && m.name !== this.options.name,
+    );
+    for (let i = 0; i < factor && candidates.length > 0; i++) {
+      const [relay] = candidates.splice(Math.floor(this.random() * candidates.length), 1);
+      this.sendDirect(relay!, raw, now);
+    }
+  }
+
+  /** A relayed answer: forwarded as it is to the address it names. */
+  private relay(relay: SerfRelay, now: number): void {
+    this.options.log?.('debug', `serf: Relaying response to node ${relay.DestName}`);
+    this.sendDirect({ addr: normalizeIp(relay.DestAddr.IP), port: relay.DestAddr.Port }, relay.message, now);
+  }
+
+  /** serf's handleQueryResponse: an ack or answer for a query this node is running. */
+  private handleQueryResponse(response: SerfQueryResponse, now: number): void {
+    const query = this.runningQueries.get(response.LTime);
+    if (!query) {
+      this.options.log?.(
+        'warn',
+        `serf: reply for non-running query (LTime: ${response.LTime}, ID: ${response.ID}) From: ${response.From}`,
+      );
+      return;
+    }
+    if (query.id !== response.ID) {
+      this.options.log?.(
+        'warn',
+        `serf: query reply ID mismatch (Local: ${query.id}, Response: ${response.ID})`,
+      );
+      return;
+    }
+    query.take(response, now);
+  }
+
+  /** Queues a message for an address; one for this node itself is handled at once. */
+  private sendDirect(to: { addr: Uint8Array; port: number }, message: Uint8Array, now: number): void {
+    const local = this.localAddress();
+    if (to.port === local.port && sameAddress(to.addr, local.addr)) {
+      this.handleMessage(message, now);
+      return;
+    }
+    this.outbox.push({ addr: to.addr, port: to.port, message });
+  }
+
+  private localAddress(): { addr: Uint8Array; port: number } {
+    if (this.options.localAddress) return this.options.localAddress();
+    const self = this.members.get(this.options.name);
+    if (!self) throw new Error('serf does not know its own member yet');
+    return { addr: self.addr, port: self.port };
+  }
+
+  private random(): number {
+    return (this.options.random ?? Math.random)();
   }
 
   private handleJoinIntent(intent: { LTime: number; Node: string }, now: number): boolean {

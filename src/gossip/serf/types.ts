@@ -34,6 +34,14 @@ export interface SerfConfig {
   retransmitMult: number;
   /** Largest user event (name + payload) serf sends (serf: 512 bytes). */
   userEventSizeLimit: number;
+  /** Queries remembered for de-duplication, by query time (serf: QueryBuffer, 512). */
+  queryBuffer: number;
+  /** A query's default timeout is gossip interval × this × ceil(log10(n + 1)) (serf: QueryTimeoutMult, 16). */
+  queryTimeoutMult: number;
+  /** Largest encoded query serf sends (serf: QuerySizeLimit, 1024 bytes). */
+  querySizeLimit: number;
+  /** Largest encoded query response (or relayed response) serf sends (serf: QueryResponseSizeLimit, 1024). */
+  queryResponseSizeLimit: number;
 }
 
 export const DEFAULT_SERF_CONFIG: Readonly<SerfConfig> = {
@@ -43,4 +51,8 @@ export const DEFAULT_SERF_CONFIG: Readonly<SerfConfig> = {
   eventBuffer: 512,
   retransmitMult: 4,
   userEventSizeLimit: 512,
+  queryBuffer: 512,
+  queryTimeoutMult: 16,
+  querySizeLimit: 1024,
+  queryResponseSizeLimit: 1024,
 };
