@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { bytesToIp } from '../gossip/address.ts';
 import type { SerfMember } from '../gossip/serf/types.ts';
-import type { AgentRuntime, HttpContext } from '../http/context.ts';
+import type { AgentRuntime, HttpContext, KeyringOp, KeyringPoolResponse } from '../http/context.ts';
 import { buildHttpServer } from '../http/server.ts';
 import { MemberReconciler } from '../leader/member-reconcile.ts';
 import { SessionTimers } from '../leader/session-timers.ts';
@@ -264,6 +264,31 @@ export class Agent {
     }
   }
 
+  /** Consul's Internal.KeyringOperation on a server: the WAN pool first (unless local-only), then the LAN pool. */
+  private async keyringOperation(
+    op: KeyringOp,
+    key: string,
+    { relayFactor, localOnly }: { relayFactor: number; localOnly: boolean },
+  ): Promise<KeyringPoolResponse[]> {
+    if (!this.config.server) throw new Error('keyring operations must run against a server node');
+    const pools = [...(this.wan && !localOnly ? [this.wan.pool] : []), this.gossip.pool];
+    const out: KeyringPoolResponse[] = [];
+    for (const pool of pools) {
+      const { response, error } = await pool.keyOperation(op, key, { relayFactor });
+      out.push({
+        WAN: pool !== this.gossip.pool,
+        Datacenter: this.config.datacenter,
+        Segment: '',
+        Messages: response.messages,
+        Keys: response.keys,
+        PrimaryKeys: response.primaryKeys,
+        NumNodes: response.numNodes,
+        Error: error ?? '',
+      });
+    }
+    return out;
+  }
+
   private httpContext(): HttpContext {
     const runtime: AgentRuntime = {
       config: this.config,
@@ -296,6 +321,7 @@ export class Agent {
         await this.local.resync();
       },
       reload: () => this.reload(),
+      keyring: { run: (op, key, options) => this.keyringOperation(op, key, options) },
     };
     return {
       store: this.store,

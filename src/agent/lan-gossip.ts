@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import { bytesToIp, splitHostPort } from '../gossip/address.ts';
 import { GossipPool } from '../gossip/pool.ts';
+import {
+  type PoolKeyring,
+  SERF_LAN_KEYRING,
+  SERF_WAN_KEYRING,
+  setupPoolKeyring,
+} from '../gossip/serf/keyring-file.ts';
 import { MemberStatus, type SerfEvent, type SerfMember } from '../gossip/serf/types.ts';
 import { Keyring } from '../gossip/wire/keyring.ts';
 import type { Member } from '../http/context.ts';
@@ -31,7 +37,7 @@ export class LanGossip {
       tags: consulTags(config, nodeId),
       config: {},
       serf: { reconnectTimeoutMs: config.reconnectTimeoutMs },
-      ...(config.encrypt ? { keyring: gossipKeyring(config.encrypt) } : {}),
+      ...poolKeyring(config, 'LAN', log),
       logger: log,
     });
   }
@@ -135,6 +141,24 @@ export function memberJson(member: SerfMember): Member {
     DelegateMax: dmax,
     DelegateCur: dcur,
   };
+}
+
+/**
+ * A pool's keyring as Consul sets it up: -encrypt's key, or with a data dir the keyring file it starts
+ * (serf/local.keyring, serf/remote.keyring), which wins over -encrypt once it exists.
+ */
+export function poolKeyring(config: AgentConfig, pool: 'LAN' | 'WAN', log: Logger): PoolKeyring {
+  if (config.encrypt) gossipKeyring(config.encrypt);
+  const file = pool === 'LAN' ? SERF_LAN_KEYRING : SERF_WAN_KEYRING;
+  let setup: PoolKeyring;
+  try {
+    setup = setupPoolKeyring(config.dataDir, file, config.encrypt);
+  } catch (err) {
+    throw new Error(`Failed to configure keyring: ${(err as Error).message}`);
+  }
+  if (setup.warning) log.warn({ keyring: pool }, setup.warning);
+  const { keyring, keyringFile } = setup;
+  return { ...(keyring ? { keyring } : {}), ...(keyringFile ? { keyringFile } : {}) };
 }
 
 /** The keyring of -encrypt; a key that is not valid base64 of 16, 24 or 32 bytes stops the agent. */

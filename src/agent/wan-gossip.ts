@@ -3,7 +3,7 @@ import { defaultWANConfig } from '../gossip/core/config.ts';
 import { GossipPool } from '../gossip/pool.ts';
 import type { Member } from '../http/context.ts';
 import type { AgentConfig } from './config.ts';
-import { consulTags, gossipKeyring, memberJson } from './lan-gossip.ts';
+import { consulTags, memberJson, poolKeyring } from './lan-gossip.ts';
 import { advertisedAddress } from './self-registration.ts';
 
 // The WAN pool: servers only, named <node>.<datacenter>, on memberlist's WAN timings. Servers of a
@@ -22,7 +22,7 @@ export class WanGossip {
       advertiseAddr: advertisedAddress(config),
       tags: consulTags(config, nodeId),
       config: defaultWANConfig,
-      ...(config.encrypt ? { keyring: gossipKeyring(config.encrypt) } : {}),
+      ...poolKeyring(config, 'WAN', log),
       logger: log,
     });
   }

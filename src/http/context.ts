@@ -69,6 +69,39 @@ export interface Member {
   DelegateCur: number;
 }
 
+/** Consul's keyring operations (structs.KeyringOp). */
+export type KeyringOp = 'list' | 'install' | 'use' | 'remove';
+
+/** One gossip pool's answer to a keyring operation (Consul's structs.KeyringResponse). */
+export interface KeyringPoolResponse {
+  WAN: boolean;
+  Datacenter: string;
+  Segment: string;
+  /** What members that failed (or had a note) said, by node name. */
+  Messages: Record<string, string>;
+  /** Each key (base64) and how many members hold it. */
+  Keys: Record<string, number>;
+  /** Each primary key (base64) and how many members use it. */
+  PrimaryKeys: Record<string, number>;
+  /** Members the pool counted alive when the operation went out. */
+  NumNodes: number;
+  /** serf's error, or '' when every member answered and none failed. */
+  Error: string;
+}
+
+/** The gossip keyrings of the cluster, as Consul's Internal.KeyringOperation reaches them. */
+export interface KeyringOperations {
+  /**
+   * Runs the operation on every member of the WAN pool (servers, unless `localOnly`) and then of the LAN
+   * pool, one answer per pool. Rejects with Consul's error when this agent cannot run it.
+   */
+  run(
+    op: KeyringOp,
+    key: string,
+    options: { relayFactor: number; localOnly: boolean },
+  ): Promise<KeyringPoolResponse[]>;
+}
+
 export interface AgentRuntime {
   config: AgentConfig;
   nodeId: string;
@@ -90,6 +123,8 @@ export interface AgentRuntime {
   reload(): Promise<void>;
   /** After a snapshot restore: re-arm leader timers and register this agent's own node and services again. */
   afterRestore(): Promise<void>;
+  /** The gossip keyring operations (/v1/operator/keyring); absent where the agent offers none. */
+  keyring?: KeyringOperations;
 }
 
 /** Session renewals, which only the leader's TTL timers can take. */
