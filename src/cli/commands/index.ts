@@ -65,6 +65,13 @@ export const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
     { synopsis: 'Generates a new encryption key', load: async () => (await import('./keygen.ts')).keygen },
   ],
   [
+    'keyring',
+    {
+      synopsis: 'Manages gossip layer encryption keys',
+      load: async () => (await import('./keyring.ts')).keyring,
+    },
+  ],
+  [
     'kv',
     {
       synopsis: 'Interact with the key-value store',
