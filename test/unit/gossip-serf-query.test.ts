@@ -280,6 +280,20 @@ describe('sending and answering queries', () => {
     assert.equal(b.getBroadcasts(0, 64 * 1024).length, 1, 'but gossiped on');
   });
 
+  test('a query handler that throws is logged; the query is still gossiped on', () => {
+    const logged: string[] = [];
+    const { nodes } = cluster(2, (i) => (i === 2 ? { log: (_level, message) => logged.push(message) } : {}));
+    const b = nodes[1]!.serf;
+    b.onQuery(() => {
+      throw new Error('boom');
+    });
+    nodes[0]!.serf.query('explode', new Uint8Array(), {}, 0);
+    const [bytes] = nodes[0]!.serf.getBroadcasts(0, 64 * 1024);
+    b.handle({ type: 'user', body: bytes! }, 1);
+    assert.deepEqual(logged, ['serf: query explode handler failed: boom']);
+    assert.equal(b.getBroadcasts(0, 64 * 1024).length, 1);
+  });
+
   test('answers after the deadline are refused on both sides; duplicates and foreign IDs are dropped', () => {
     const { nodes } = cluster(2);
     const [a, b] = [nodes[0]!.serf, nodes[1]!.serf];

@@ -418,7 +418,13 @@ export class Serf implements GossipDelegate {
         ...(this.options.log ? { log: this.options.log } : {}),
       });
     } else {
-      for (const listener of this.queryListeners) listener(incoming);
+      for (const listener of this.queryListeners) {
+        try {
+          listener(incoming);
+        } catch (err) {
+          this.options.log?.('error', `serf: query ${query.Name} handler failed: ${(err as Error).message}`);
+        }
+      }
     }
     return rebroadcast;
   }
