@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { startAgentDns } from '../dns/agent-dns.ts';
+import type { DnsServer } from '../dns/server.ts';
 import { bytesToIp } from '../gossip/address.ts';
 import type { SerfMember } from '../gossip/serf/types.ts';
 import type { AgentRuntime, HttpContext, KeyringOp, KeyringPoolResponse } from '../http/context.ts';
@@ -39,6 +41,7 @@ const ANTI_ENTROPY_INTERVAL_MS = 60_000;
  */
 export class Agent {
   private http: FastifyInstance | undefined;
+  private dns: DnsServer | undefined;
   private stopping: Promise<void> | undefined;
   private readonly stoppedSignal: Promise<void>;
   private resolveStopped!: () => void;
@@ -130,6 +133,13 @@ export class Agent {
       serveClients((method, handler) => this.backend.serve(method, handler), this.http, this.applier);
     await this.http.listen({ host: this.config.clientAddr, port: this.config.httpPort });
     this.log.info({ address: this.httpAddress }, 'HTTP API listening');
+    this.dns = await startAgentDns({
+      config: this.config,
+      store: this.store,
+      reads: this.backend.reads,
+      metrics: this.metrics,
+      log: this.log.child({ name: 'agent.dns' }),
+    });
     this.startAntiEntropy();
   }
 
@@ -187,6 +197,7 @@ export class Agent {
       clearTimeout(this.antiEntropy);
       this.local.close();
       await this.http?.close();
+      await this.dns?.stop();
       await this.gossip.stop();
       await this.wan?.stop();
       await this.backend.stop();
@@ -307,6 +318,7 @@ export class Agent {
         this.gossip.pool.userEvent(CONSUL_EVENT_PREFIX + event.Name, encodeUserEvent(event), false);
       },
       events: this.events,
+      gossipEncrypted: () => this.gossip.pool.encrypted,
       leave: () => {
         this.log.info('graceful leave requested');
         void this.leave();

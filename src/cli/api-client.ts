@@ -100,7 +100,16 @@ export class ApiClient {
 
   /** A write whose answer carries nothing the caller needs (agent endpoints answer with an empty body). */
   async putIgnoringBody(path: string, options: RequestOptions = {}): Promise<void> {
-    await this.send('PUT', path, options);
+    await this.writeIgnoringBody('PUT', path, options);
+  }
+
+  /** Any write whose answer carries nothing the caller needs (agent and operator endpoints answer empty). */
+  async writeIgnoringBody(
+    method: 'PUT' | 'POST' | 'DELETE',
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<void> {
+    await this.send(method, path, options);
   }
 
   async delete<T>(path: string, schema: z.ZodType<T>, query: Query = {}): Promise<T> {
@@ -109,7 +118,7 @@ export class ApiClient {
 
   /** A DELETE whose answer carries nothing the caller needs (operator endpoints answer with an empty body). */
   async deleteIgnoringBody(path: string, query: Query = {}): Promise<void> {
-    await this.send('DELETE', path, { query });
+    await this.writeIgnoringBody('DELETE', path, { query });
   }
 
   async post<T>(path: string, schema: z.ZodType<T>, options: RequestOptions = {}): Promise<T> {

@@ -116,6 +116,8 @@ export interface AgentRuntime {
   forceLeave(node: string, prune: boolean): boolean;
   /** Gossips a user event to the LAN pool (this agent takes it too, once it comes back). */
   fireEvent(event: UserEvent): void;
+  /** Whether LAN gossip is encrypted (by -encrypt or a keyring file in the data dir). */
+  gossipEncrypted(): boolean;
   /** The user events this agent has taken. */
   events: EventBuffer;
   /** Leaves the cluster and shuts the agent down (after the HTTP answer is sent). */

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ApiClient, RequestOptions } from '../api-client.ts';
 import { defineCommand, fail, orFail } from '../command.ts';
 import { boolFlag, intFlag, stringFlag } from '../flags.ts';
 import * as ui from '../ui.ts';
@@ -21,13 +20,6 @@ const keyringResponseSchema = z.array(
   }),
 );
 type KeyringResponse = z.output<typeof keyringResponseSchema>[number];
-
-/** The client's request path, for the writes it has no method for: a JSON body, an empty answer. */
-type Send = (method: 'POST' | 'PUT' | 'DELETE', path: string, options: RequestOptions) => Promise<string>;
-const sender = (client: ApiClient): Send => {
-  const send = (client as unknown as { send: Send }).send;
-  return send.bind(client);
-};
 
 export const keyring = defineCommand({
   usage: `
@@ -117,7 +109,7 @@ Usage: tribune keyring [options]
     ui.info(`==> ${notice}`);
     await orFail(
       'error',
-      sender(client)(method, '/v1/operator/keyring', {
+      client.writeIgnoringBody(method, '/v1/operator/keyring', {
         body: { Key: key },
         query: { 'relay-factor': relayFactor },
       }),

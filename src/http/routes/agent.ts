@@ -135,7 +135,7 @@ function self(ctx: HttpContext) {
         version: process.version,
         heap_used: str(process.memoryUsage().heapUsed),
       },
-      serf_lan: { members: str(agent.members().length), encrypted: str(config.encrypt !== undefined) },
+      serf_lan: { members: str(agent.members().length), encrypted: str(agent.gossipEncrypted()) },
     },
   };
 }
