@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDuration } from '../util/duration.ts';
+import { durationFromJson, parseDuration } from '../util/duration.ts';
 import type { AgentConfigInput } from './config.ts';
 import { ConfigSyntaxError, isObject, parseConfigText } from './config-syntax.ts';
 
@@ -75,6 +75,26 @@ const SETTERS: Record<string, Setter> = {
       throw new ConfigSyntaxError(`${file}: reconnect_timeout: ${(err as Error).message}`);
     }
   },
+  domain: scalar('domain', 'string'),
+  alt_domain: scalar('altDomain', 'string'),
+  recursors: (config, value, file) => {
+    const list = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+      throw new ConfigSyntaxError(`${file}: recursors must be a list of addresses`);
+    }
+    config.recursors = [...(config.recursors ?? []), ...list];
+  },
+  dns_config: (config, value, file) => {
+    if (!isObject(value)) throw new ConfigSyntaxError(`${file}: dns_config must be an object`);
+    const dns: Record<string, unknown> = { ...(config.dnsConfig as Record<string, unknown> | undefined) };
+    for (const [name, item] of Object.entries(value)) {
+      const set = DNS_CONFIG[name];
+      if (set) set(dns, item, `${file}: dns_config.${name}`);
+      else if (!DNS_CONFIG_UNSUPPORTED.has(name))
+        throw new ConfigSyntaxError(`${file}: invalid config key dns_config.${name}`);
+    }
+    config.dnsConfig = dns as AgentConfigInput['dnsConfig'];
+  },
   ports: (config, value, file) => {
     if (!isObject(value)) throw new ConfigSyntaxError(`${file}: ports must be an object`);
     for (const [name, port] of Object.entries(value)) {
@@ -85,20 +105,86 @@ const SETTERS: Record<string, Setter> = {
   },
 };
 
+type DnsSetter = (dns: Record<string, unknown>, value: unknown, where: string) => void;
+
+const dnsScalar =
+  (key: string, type: 'number' | 'boolean'): DnsSetter =>
+  (dns, value, where) => {
+    if (typeof value !== type) throw new ConfigSyntaxError(`${where} must be a ${type}`);
+    dns[key] = value;
+  };
+
+/** A Go duration string (or integer nanoseconds, as JSON may carry it), in milliseconds. */
+function durationMs(value: unknown, where: string): number {
+  try {
+    return durationFromJson(value) / 1e6;
+  } catch (err) {
+    throw new ConfigSyntaxError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+const dnsDuration =
+  (key: string): DnsSetter =>
+  (dns, value, where) => {
+    dns[key] = durationMs(value, where);
+  };
+
+/** dns_config's keys this agent acts on. */
+const DNS_CONFIG: Record<string, DnsSetter> = {
+  allow_stale: dnsScalar('allowStale', 'boolean'),
+  max_stale: dnsDuration('maxStaleMs'),
+  node_ttl: dnsDuration('nodeTtlMs'),
+  service_ttl: (dns, value, where) => {
+    if (!isObject(value)) throw new ConfigSyntaxError(`${where} must map service names to durations`);
+    const ttls: Record<string, number> = { ...(dns.serviceTtlMs as Record<string, number> | undefined) };
+    for (const [service, ttl] of Object.entries(value))
+      ttls[service] = durationMs(ttl, `${where}.${service}`);
+    dns.serviceTtlMs = ttls;
+  },
+  only_passing: dnsScalar('onlyPassing', 'boolean'),
+  udp_answer_limit: dnsScalar('udpAnswerLimit', 'number'),
+  a_record_limit: dnsScalar('aRecordLimit', 'number'),
+  enable_truncate: dnsScalar('enableTruncate', 'boolean'),
+  recursor_timeout: dnsDuration('recursorTimeoutMs'),
+  enable_additional_node_meta_txt: dnsScalar('nodeMetaTxt', 'boolean'),
+  soa: (dns, value, where) => {
+    if (!isObject(value)) throw new ConfigSyntaxError(`${where} must be an object`);
+    const keys: Record<string, string> = {
+      refresh: 'refresh',
+      retry: 'retry',
+      expire: 'expire',
+      min_ttl: 'minTtl',
+    };
+    const soa: Record<string, unknown> = { ...(dns.soa as Record<string, unknown> | undefined) };
+    for (const [name, item] of Object.entries(value)) {
+      const key = keys[name];
+      if (!key) throw new ConfigSyntaxError(`${where}: invalid config key soa.${name}`);
+      if (typeof item !== 'number') throw new ConfigSyntaxError(`${where}.${name} must be a number`);
+      soa[key] = item;
+    }
+    dns.soa = soa;
+  },
+};
+
+/** dns_config keys Consul knows that change nothing here (this agent always reads its own state, uncompressed). */
+const DNS_CONFIG_UNSUPPORTED = new Set([
+  'cache_max_age',
+  'disable_compression',
+  'prefer_namespace',
+  'recursor_strategy',
+  'use_cache',
+]);
+
 /** Keys of Consul's configuration that are valid but not acted on by this agent yet. */
 const KNOWN_UNSUPPORTED = new Set([
   'acl',
   'addresses',
   'autopilot',
   'connect',
-  'dns_config',
-  'domain',
-  'alt_domain',
   'leave_on_terminate',
   'limits',
   'performance',
   'primary_datacenter',
-  'recursors',
   'retry_join_wan',
   'rejoin_after_leave',
   'skip_leave_on_interrupt',

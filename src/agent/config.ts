@@ -1,5 +1,43 @@
 import { z } from 'zod';
 
+/** A DNS zone name as Consul's domain and alt_domain take it: labels of letters, digits, '-' and '_'. */
+const DNS_DOMAIN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i;
+
+/** Consul's dns_config block. Durations are milliseconds. */
+export const dnsConfigSchema = z.object({
+  /** Answer from this server's state without asking the leader, unless it is more than maxStale behind. */
+  allowStale: z.boolean().default(true),
+  /** Consul's default: 87600h (ten years). */
+  maxStaleMs: z
+    .number()
+    .min(0)
+    .default(87_600 * 3600_000),
+  nodeTtlMs: z.number().min(0).default(0),
+  /** TTLs by service name; a key ending in `*` is a prefix, the longest matching prefix wins. */
+  serviceTtlMs: z.record(z.string(), z.number().min(0)).default({}),
+  /** Hide instances with a warning check as well as critical ones. */
+  onlyPassing: z.boolean().default(false),
+  /** Most answers in a UDP response to a client without EDNS (Consul caps it at 8 as well). */
+  udpAnswerLimit: z.number().int().min(0).default(3),
+  /** Most A/AAAA records in a service answer; 0 is unlimited. */
+  aRecordLimit: z.number().int().min(0).default(0),
+  /** Set the TC bit when answers were left out. */
+  enableTruncate: z.boolean().default(false),
+  recursorTimeoutMs: z.number().min(1).default(2000),
+  /** Consul's enable_additional_node_meta_txt: node meta as TXT records in the additional section. */
+  nodeMetaTxt: z.boolean().default(true),
+  soa: z
+    .object({
+      refresh: z.number().int().min(0).default(3600),
+      retry: z.number().int().min(0).default(600),
+      expire: z.number().int().min(0).default(86400),
+      minTtl: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
+});
+
+export type DnsConfig = z.infer<typeof dnsConfigSchema>;
+
 /** What `tribune agent` runs with, after flags, files and environment are merged. Names follow Consul's config keys. */
 export const agentConfigSchema = z.object({
   dev: z.boolean().default(false),
@@ -47,9 +85,25 @@ export const agentConfigSchema = z.object({
   configDirs: z.array(z.string()).default([]),
   /** Script checks run arbitrary commands, so Consul runs them only when told to. */
   enableScriptChecks: z.boolean().default(false),
+  /** The DNS zone the agent answers for (Consul's domain). */
+  domain: z.string().regex(DNS_DOMAIN, 'must be a DNS domain name').default('consul'),
+  /** A second zone answered like the first (Consul's alt_domain). */
+  altDomain: z.string().regex(DNS_DOMAIN, 'must be a DNS domain name').optional(),
+  /** Upstream DNS servers (`host[:port]`, port 53 by default) for names outside the domain. */
+  recursors: z.array(z.string().min(1)).default([]),
+  dnsConfig: dnsConfigSchema.prefault({}),
 });
 
+const normalDomain = (domain: string) => domain.toLowerCase().replace(/\.$/, '');
+
 export const validatedAgentConfigSchema = agentConfigSchema.superRefine((config, ctx) => {
+  if (config.altDomain && normalDomain(config.altDomain) === normalDomain(config.domain)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['altDomain'],
+      message: 'alt_domain cannot be the same as domain',
+    });
+  }
   if (config.dev) return;
   if (!config.dataDir)
     ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'data_dir cannot be empty' });
