@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import type { CheckedInstance } from '../state/catalog-read.ts';
 import type { CheckRow, NodeRow } from '../state/types.ts';
+import { parseDuration } from '../util/duration.ts';
+import { shuffled } from '../util/shuffle.ts';
 import type { DnsCatalog } from './catalog.ts';
 import { addressOfArpa, hexAddress, type Lookup, parseLookup, zoneOf } from './names.ts';
 import type { DnsOptions } from './options.ts';
@@ -126,10 +128,34 @@ export class Responder {
         return this.nodeLookup(ctx, lookup, qtype, qname, level);
       case 'addr':
         return this.addrLookup(ctx, lookup, qtype, qname);
+      case 'query':
+        return this.queryLookup(ctx, lookup, qtype, qname, level);
       default:
-        // Prepared queries are not served yet; Consul answers an unknown query name with NXDOMAIN.
         return 'nxdomain';
     }
+  }
+
+  /** `<name>.query[.<dc>]`: a prepared query by ID or name (templates included), its DNS TTL when it sets one. */
+  private async queryLookup(
+    ctx: Context,
+    lookup: Extract<Lookup, { kind: 'query' }>,
+    qtype: number,
+    qname: string,
+    level: number,
+  ): Promise<Outcome> {
+    if (this.otherDatacenter(lookup.dc)) return 'nxdomain';
+    await this.catalog.ready();
+    const result = this.catalog.preparedQuery(lookup.query);
+    if (!result || result.instances.length === 0) return 'nxdomain';
+    // The query's own TTL wins; without one, service_ttl of the service it resolved to applies.
+    const ttl = result.ttl
+      ? Math.round(parseDuration(result.ttl) / 1e9)
+      : this.options.serviceTtl(result.service);
+    const dc = lookup.dc ?? this.options.datacenter;
+    const before = ctx.reply.answers.length;
+    if (qtype === QTYPE.SRV) await this.addSrvRecords(ctx, result.instances, qname, ttl, dc, level);
+    else await this.addInstanceRecords(ctx, result.instances, qtype, qname, ttl, dc, level);
+    return ctx.reply.answers.length > before ? 'answered' : 'nodata';
   }
 
   /** A datacenter named in the query that is not this one: there is no path to it from here. */
@@ -147,7 +173,7 @@ export class Responder {
     if (this.otherDatacenter(lookup.dc)) return 'nxdomain';
     await this.catalog.ready();
     const { onlyPassing } = this.options.config;
-    const instances = shuffle(
+    const instances = shuffled(
       this.catalog.healthyInstances(lookup.service, lookup.tag, lookup.connect, onlyPassing),
     );
     if (instances.length === 0) return 'nxdomain';
@@ -393,7 +419,7 @@ export class Responder {
     let servers: CheckedInstance[];
     try {
       await this.catalog.ready();
-      servers = shuffle(
+      servers = shuffled(
         this.catalog.healthyInstances('consul', undefined, false, this.options.config.onlyPassing),
       );
     } catch {
@@ -461,10 +487,3 @@ const sameName = (a: string, b: string): boolean =>
   a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
 
 /** Fisher–Yates, in place. */
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { ReadGate } from '../http/context.ts';
 import { type CheckedInstance, checkedInstances, nodeServices } from '../state/catalog-read.ts';
+import { executeQuery, resolveQuery } from '../state/query-read.ts';
 import type { StateStore } from '../state/store.ts';
 import type { NodeRow, ServiceRow } from '../state/types.ts';
 import { WatchSet } from '../state/watch.ts';
@@ -36,6 +37,17 @@ export class DnsCatalog {
       }
     }
     await this.reads.prepare('default');
+  }
+
+  /**
+   * A prepared query's answer: the instances it returns, its service and DNS TTL (Go duration text, '' for none), or
+   * undefined when no query or template matches the name.
+   */
+  preparedQuery(name: string): { instances: CheckedInstance[]; service: string; ttl: string } | undefined {
+    const query = resolveQuery(this.store.db, name);
+    if (!query) return undefined;
+    const instances = executeQuery(this.store.db, new WatchSet(), query).value;
+    return { instances, service: query.Service.Service, ttl: query.DNS.TTL };
   }
 
   /**

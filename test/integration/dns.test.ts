@@ -453,3 +453,31 @@ describe('a configured agent: -domain, alt_domain, dns_config and recursors', { 
     assert.equal(rcode(consul.reply), SERVFAIL);
   });
 });
+
+describe('prepared queries', () => {
+  test('<name>.query.consul answers with the query, templates and its DNS TTL; unknown names are NXDOMAIN', async () => {
+    const create = async (body: object) => {
+      const res = await api(dns.agent.httpAddr, 'POST', '/v1/query', body);
+      assert.equal(res.status, 200, res.text);
+    };
+    await create({ Name: 'web-v2', Service: { Service: 'web', Tags: ['v2'] }, DNS: { TTL: '7s' } });
+    await create({
+      Name: 'svc-',
+      Template: { Type: 'name_prefix_match' },
+      Service: { Service: '${name.suffix}' },
+    });
+
+    const { reply } = await query(dns, { name: 'web-v2.query.consul', type: 'A' });
+    const records = answersOf(reply, 'A');
+    assert.deepEqual(records.map((rr) => dataOf(rr)).sort(), ['10.1.0.2', '10.9.9.9']);
+    assert.ok(records.every((rr) => (rr as { ttl?: number }).ttl === 7));
+
+    const viaTemplate = (await resolver.resolve4('svc-many.query.consul')).length;
+    assert.ok(viaTemplate > 0, 'the template resolved svc-many to the "many" service');
+    const srv = await resolver.resolveSrv('web-v2.query.consul');
+    assert.equal(srv.length, 2);
+
+    const unknown = await query(dns, { name: 'nothing.query.consul', type: 'A' });
+    assert.equal(rcode(unknown.reply), NXDOMAIN);
+  });
+});
