@@ -14,7 +14,7 @@ import { StateStore } from '../state/store.ts';
 import { Metrics } from '../telemetry/metrics.ts';
 import type { ConsensusBackend } from './backend.ts';
 import { ClientBackend } from './client-backend.ts';
-import { serveClients } from './client-forwarding.ts';
+import { serveClientDns, serveClients } from './client-forwarding.ts';
 import type { AgentConfig } from './config.ts';
 import { DevBackend } from './dev-backend.ts';
 import { FileDefinitions, type Pending } from './file-definitions.ts';
@@ -133,13 +133,22 @@ export class Agent {
       serveClients((method, handler) => this.backend.serve(method, handler), this.http, this.applier);
     await this.http.listen({ host: this.config.clientAddr, port: this.config.httpPort });
     this.log.info({ address: this.httpAddress }, 'HTTP API listening');
+    const client = this.client;
     this.dns = await startAgentDns({
       config: this.config,
       store: this.store,
       reads: this.backend.reads,
       metrics: this.metrics,
       log: this.log.child({ name: 'agent.dns' }),
+      ...(client ? { forward: (packet, transport) => client.forwardDns(packet, transport) } : {}),
     });
+    const dns = this.dns;
+    if (this.config.server && dns) {
+      serveClientDns(
+        (method, handler) => this.backend.serve(method, handler),
+        (packet, transport) => dns.answer(packet, transport),
+      );
+    }
     this.startAntiEntropy();
   }
 

@@ -25,6 +25,8 @@ const NO_SERVERS = 'No known Consul servers';
 /** A forwarded blocking query may wait up to 10 minutes plus jitter; the call allows for it. */
 const FORWARD_TIMEOUT_MS = 11 * 60_000;
 const APPLY_TIMEOUT_MS = 30_000;
+/** A DNS client gives up after a few seconds; a forwarded query need not outlive that. */
+const DNS_TIMEOUT_MS = 5_000;
 
 export class ClientBackend implements ConsensusBackend {
   readonly applier: Applier;
@@ -57,6 +59,16 @@ export class ClientBackend implements ConsensusBackend {
   /** Sends an HTTP request to a server and returns its answer. */
   async forward(request: ForwardedRequest): Promise<ForwardedResponse> {
     return checkForwardedResponse(await this.call(ClientMethod.http, request, FORWARD_TIMEOUT_MS));
+  }
+
+  /** Hands a DNS message to a server's DNS and returns its reply (undefined: nothing to send). */
+  async forwardDns(packet: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    const reply = await this.call(
+      ClientMethod.dns,
+      { packet: new Uint8Array(packet), transport },
+      DNS_TIMEOUT_MS,
+    );
+    return reply instanceof Uint8Array ? Buffer.from(reply) : undefined;
   }
 
   sessionRenewal(): SessionRenewal {

@@ -5,11 +5,12 @@ import { decodeValue, encodeValue } from '../state/codec.ts';
 import type { Command } from '../state/commands.ts';
 import { StateError } from '../state/errors.ts';
 
-// What client agents ask servers over RPC: writes of their local services and checks (Client.Apply), and
-// every HTTP request that is not about the agent itself (Http.Forward), which the server answers through
-// its own HTTP routes, blocking queries and all, as Consul's clients forward their RPCs to servers.
+// What client agents ask servers over RPC: writes of their local services and checks (Client.Apply), every
+// HTTP request that is not about the agent itself (Http.Forward), which the server answers through its own
+// HTTP routes, blocking queries and all, as Consul's clients forward their RPCs to servers, and DNS
+// messages (Dns.Query), answered by the server's DNS.
 
-export const ClientMethod = { apply: 'Client.Apply', http: 'Http.Forward' } as const;
+export const ClientMethod = { apply: 'Client.Apply', http: 'Http.Forward', dns: 'Dns.Query' } as const;
 
 export interface ForwardedRequest {
   method: string;
@@ -94,5 +95,23 @@ export function serveClients(
       if (err instanceof StateError) return { ok: false, error: err.message };
       throw err;
     }
+  });
+}
+
+/** The server's side of Dns.Query: the reply its DNS would send, or null for none. */
+export function serveClientDns(
+  handle: (method: string, handler: (body: unknown) => Promise<unknown>) => void,
+  answer: (packet: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | undefined>,
+): void {
+  handle(ClientMethod.dns, async (body) => {
+    if (
+      !isRecord(body) ||
+      !(body.packet instanceof Uint8Array) ||
+      (body.transport !== 'udp' && body.transport !== 'tcp')
+    ) {
+      throw new ForwardingWireError('a DNS message needs its bytes and transport');
+    }
+    const reply = await answer(Buffer.from(body.packet), body.transport);
+    return reply ? new Uint8Array(reply) : null;
   });
 }

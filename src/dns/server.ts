@@ -34,18 +34,24 @@ export interface DnsServerDeps {
   reads: ReadGate;
   log: Logger;
   metrics?: DnsMetrics;
+  /** Answers messages some other way than from `store`: a client agent asks a server. */
+  handle?: (packet: Buffer, transport: Transport) => Promise<Buffer | undefined>;
 }
 
 export class DnsServer {
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
   private readonly connections = new Set<Socket>();
-  private readonly handler: DnsHandler;
+  private readonly handler: Pick<DnsHandler, 'handle'>;
   private udpInFlight = 0;
   private closed = false;
 
   constructor(private readonly deps: DnsServerDeps) {
-    const { options, store, reads, log, metrics } = deps;
+    const { options, store, reads, log, metrics, handle } = deps;
+    if (handle) {
+      this.handler = { handle };
+      return;
+    }
     const catalog = new DnsCatalog(
       store,
       reads,
@@ -182,7 +188,8 @@ export class DnsServer {
     });
   }
 
-  private answer(packet: Buffer, transport: Transport): Promise<Buffer | undefined> {
+  /** The reply to one message, as this server would send it (also for messages clients forward). */
+  answer(packet: Buffer, transport: Transport): Promise<Buffer | undefined> {
     return this.handler.handle(packet, transport);
   }
 }
