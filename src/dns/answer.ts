@@ -152,10 +152,7 @@ export class Responder {
       ? Math.round(parseDuration(result.ttl) / 1e9)
       : this.options.serviceTtl(result.service);
     const dc = lookup.dc ?? this.options.datacenter;
-    const before = ctx.reply.answers.length;
-    if (qtype === QTYPE.SRV) await this.addSrvRecords(ctx, result.instances, qname, ttl, dc, level);
-    else await this.addInstanceRecords(ctx, result.instances, qtype, qname, ttl, dc, level);
-    return ctx.reply.answers.length > before ? 'answered' : 'nodata';
+    return this.answerInstances(ctx, result.instances, qtype, qname, ttl, dc, level);
   }
 
   /** A datacenter named in the query that is not this one: there is no path to it from here. */
@@ -179,6 +176,19 @@ export class Responder {
     if (instances.length === 0) return 'nxdomain';
     const ttl = this.options.serviceTtl(lookup.service);
     const dc = lookup.dc ?? this.options.datacenter;
+    return this.answerInstances(ctx, instances, qtype, qname, ttl, dc, level);
+  }
+
+  /** SRV records (with their targets' addresses) or address records for instances; NODATA when none fit. */
+  private async answerInstances(
+    ctx: Context,
+    instances: CheckedInstance[],
+    qtype: number,
+    qname: string,
+    ttl: number,
+    dc: string,
+    level: number,
+  ): Promise<Outcome> {
     const before = ctx.reply.answers.length;
     if (qtype === QTYPE.SRV) await this.addSrvRecords(ctx, instances, qname, ttl, dc, level);
     else await this.addInstanceRecords(ctx, instances, qtype, qname, ttl, dc, level);

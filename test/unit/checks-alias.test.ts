@@ -5,6 +5,7 @@ import { SingleNodeLog } from '../../src/state/applier.ts';
 import type { CheckInput, Command, ServiceInput } from '../../src/state/commands.ts';
 import { StateStore } from '../../src/state/store.ts';
 import type { CheckRow, HealthStatus } from '../../src/state/types.ts';
+import { serviceInput } from '../helpers/state-fixtures.ts';
 
 // The alias check: Consul's aggregation rules on plain check lists, then the runner following a real state
 // store through its watch registry.
@@ -102,20 +103,7 @@ describe('aggregation (Consul alias_test cases)', () => {
   });
 });
 
-const service = (id: string): ServiceInput => ({
-  ID: id,
-  Service: id,
-  Kind: '',
-  Tags: [],
-  Address: '',
-  TaggedAddresses: {},
-  Meta: {},
-  Port: 80,
-  Weights: { Passing: 1, Warning: 1 },
-  EnableTagOverride: false,
-  Proxy: null,
-  Connect: null,
-});
+const service = (id: string): ServiceInput => serviceInput(id);
 const check = (CheckID: string, ServiceID: string, Status: HealthStatus, Output = ''): CheckInput => ({
   Node: 'n1',
   CheckID,

@@ -20,6 +20,7 @@ import { rfc1464 } from '../../src/dns/records.ts';
 import { Recursors } from '../../src/dns/recursor.ts';
 import type { ReadGate } from '../../src/http/context.ts';
 import { StateStore } from '../../src/state/store.ts';
+import { serviceInput } from '../helpers/state-fixtures.ts';
 
 // The DNS server's pieces without sockets: name parsing, options, and the handler on hostile and ordinary
 // messages over a real state store.
@@ -47,20 +48,7 @@ function storeWith(count: number): StateStore {
         TaggedAddresses: {},
         Meta: { rack: 'a' },
       },
-      service: {
-        Kind: '',
-        ID: 'web',
-        Service: 'web',
-        Tags: [],
-        Address: '',
-        TaggedAddresses: {},
-        Meta: {},
-        Port: 80,
-        Weights: { Passing: 1, Warning: 1 },
-        EnableTagOverride: false,
-        Proxy: null,
-        Connect: null,
-      },
+      service: serviceInput('web'),
       checks: [],
       skipNodeUpdate: false,
     });

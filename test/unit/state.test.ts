@@ -7,6 +7,7 @@ import type { Command, KVOp, NodeInput, ServiceInput } from '../../src/state/com
 import { kvGet, kvKeys, kvList } from '../../src/state/kv-read.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { WatchSet } from '../../src/state/watch.ts';
+import { nodeInput, serviceInput } from '../helpers/state-fixtures.ts';
 
 // The state machine on its own: Consul's KV, catalog and txn rules, atomicity, snapshots and watch precision.
 
@@ -26,28 +27,8 @@ const kv = (Verb: KVOp['Verb'], Key: string, extra: Partial<KVOp> = {}): Command
   now: NOW,
   op: kvOp(Verb, Key, extra),
 });
-const node = (name: string, address = '10.0.0.1'): NodeInput => ({
-  ID: '',
-  Node: name,
-  Address: address,
-  Datacenter: 'dc1',
-  TaggedAddresses: {},
-  Meta: {},
-});
-const service = (id: string, name = id, tags: string[] = []): ServiceInput => ({
-  Kind: '',
-  ID: id,
-  Service: name,
-  Tags: tags,
-  Address: '',
-  TaggedAddresses: {},
-  Meta: {},
-  Port: 80,
-  Weights: { Passing: 1, Warning: 1 },
-  EnableTagOverride: false,
-  Proxy: null,
-  Connect: null,
-});
+const node = nodeInput;
+const service = serviceInput;
 const register = (n: NodeInput, s: ServiceInput | null = null): Command => ({
   type: 'register',
   now: NOW,
