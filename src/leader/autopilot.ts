@@ -83,13 +83,22 @@ export const SERVER_STABILIZATION_MS = 10_000;
 const AUTOPILOT_INTERVAL_MS = 1_000;
 
 /**
+ * How long a server must stay failed before autopilot removes it. Longer than the
+ * promotion wait, so a short partition or a restart does not cost a server its place.
+ */
+export const DEAD_SERVER_AFTER_MS = 30_000;
+
+/**
  * The leader's autopilot. It promotes non-voters that have stayed healthy for the stabilization time, so a
  * server that joins cannot weaken the quorum while it is still catching up; and it removes servers that
- * have been failed as long (Consul's cleanup_dead_servers), as long as fewer than half the voters go at
- * once. A removed server that comes back asks to join again.
+ * have stayed failed (Consul's cleanup_dead_servers), as long as fewer than half the voters go at once. A
+ * non-voter just added and not heard from yet is not dead, only new. A removed server that comes back
+ * asks to join again.
  */
 export class Autopilot {
   private readonly tracker = new ServerHealthTracker();
+  /** Non-voters seen healthy since they were (last) added: only those, and voters, can be declared dead. */
+  private readonly everHealthy = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
 
@@ -97,6 +106,7 @@ export class Autopilot {
     private readonly target: AutopilotTarget,
     private readonly log: Logger,
     private readonly stabilizationMs = SERVER_STABILIZATION_MS,
+    private readonly deadAfterMs = DEAD_SERVER_AFTER_MS,
   ) {}
 
   start(): void {
@@ -114,10 +124,21 @@ export class Autopilot {
     if (this.busy) return;
     const now = Date.now();
     const health = this.tracker.evaluate(this.target.configuration(), new Date(now));
-    const stable = (s: ServerHealth) => now - s.stableSince.getTime() >= this.stabilizationMs;
-    const promotions = health.servers.filter((s) => !s.voter && s.healthy && stable(s));
+    const stableFor = (s: ServerHealth, ms: number) => now - s.stableSince.getTime() >= ms;
+    for (const server of health.servers) if (server.healthy) this.everHealthy.add(server.id);
+    for (const id of this.everHealthy)
+      if (!health.servers.some((s) => s.id === id)) this.everHealthy.delete(id);
+    const promotions = health.servers.filter(
+      (s) => !s.voter && s.healthy && stableFor(s, this.stabilizationMs),
+    );
     const removals = deadServers(
-      health.servers.filter((s) => s.status === 'failed' && !s.leader && stable(s)),
+      health.servers.filter(
+        (s) =>
+          s.status === 'failed' &&
+          !s.leader &&
+          (s.voter || this.everHealthy.has(s.id)) &&
+          stableFor(s, this.deadAfterMs),
+      ),
       health,
     );
     this.busy = true;

@@ -16,7 +16,9 @@ describe('tribune keyring against two encrypted dev agents', { timeout: 120_000 
   let b: DevAgent;
   const cli = (args: string[], agent = a) => runCli(['keyring', ...args], { addr: agent.httpAddr });
   const listing = (header: string, keys: Record<string, number>) => {
-    const lines = Object.entries(keys).map(([key, n]) => `  ${key} [${n}/2]`);
+    const lines = Object.entries(keys)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .map(([key, n]) => `  ${key} [${n}/2]`);
     return `==> ${header}\n\nWAN:\n${lines.join('\n')}\n\ndc1 (LAN):\n${lines.join('\n')}\n`;
   };
 

@@ -81,6 +81,8 @@ describe('a 3-server cluster under kill -9', () => {
 
   test('with one server of three left, writes and non-stale reads fail with "No cluster leader"; stale reads work', async () => {
     const [survivor, ...others] = servers;
+    // The write was acknowledged by a majority that need not include the survivor: let it catch up first.
+    await awaitHolds(survivor!, 'after/', new Map([['after/restart', 'ok']]));
     await Promise.all(others.map((s) => s.kill()));
     // Until the survivor notices, a write forwarded to a dead leader fails on the connection instead: never
     // with success, and within a bounded time as "No cluster leader".

@@ -128,7 +128,7 @@ describe('dead server cleanup', () => {
     await eventually(
       'the dead server removed from the configuration',
       async () => ((await configuration(leader)).Servers.length === 2 ? true : undefined),
-      40_000,
+      60_000,
     );
     const written = new Map([['cleanup/after', 'removed']]);
     assert.ok(await putKey(leader, 'cleanup/after', 'removed'));

@@ -449,6 +449,29 @@ describe('raft driver: membership', () => {
   });
 });
 
+describe('raft driver: a removed server added back', () => {
+  const cluster = new Cluster();
+  before(() => cluster.form(['r1', 'r2', 'r3']));
+  after(() => cluster.close());
+
+  test('a running server removed and added back as a non-voter, twice, while writes go on', async () => {
+    const leader = await cluster.leader();
+    const [returning] = cluster.followers(leader);
+    for (let round = 0; round < 2; round++) {
+      await leader.raft.remove(returning!.id);
+      await put(leader, `removed-${round}`, 'x');
+      await leader.raft.addNonVoter(returning!.id, returning!.address);
+      await put(leader, `added-${round}`, 'x');
+      await eventually('the returning server has the writes', async () =>
+        kvValue(returning!, `added-${round}`) === 'x' ? true : undefined,
+      );
+    }
+    await leader.raft.promote(returning!.id);
+    await put(leader, 'promoted', 'x');
+    await cluster.converged();
+  });
+});
+
 describe('raft driver: without a quorum', () => {
   const cluster = new Cluster({}, 300);
   before(() => cluster.form(['q1', 'q2', 'q3']));

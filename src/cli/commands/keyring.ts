@@ -128,6 +128,9 @@ function formatResponse(response: KeyringResponse, keys: Record<string, number>)
   let out = `\n${pool}:\n`;
   for (const [from, message] of Object.entries(response.Messages ?? {}))
     out += `  ===> ${from}: ${message}\n`;
-  for (const [key, count] of Object.entries(keys)) out += `  ${key} [${count}/${response.NumNodes}]\n`;
+  // Consul prints Go map order (random); sorted, the listing reads the same every time.
+  for (const [key, count] of Object.entries(keys).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    out += `  ${key} [${count}/${response.NumNodes}]\n`;
+  }
   return out.replace(/\n+$/, '');
 }
