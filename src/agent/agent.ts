@@ -10,6 +10,7 @@ import { MemberReconciler } from '../leader/member-reconcile.ts';
 import { SessionTimers } from '../leader/session-timers.ts';
 import { TombstoneReaper } from '../leader/tombstone-reaper.ts';
 import { LocalAgent } from '../local/local-agent.ts';
+import { formatAddress } from '../rpc/transport.ts';
 import { StateStore } from '../state/store.ts';
 import { Metrics } from '../telemetry/metrics.ts';
 import type { ConsensusBackend } from './backend.ts';
@@ -240,8 +241,7 @@ export class Agent {
   private joinWanOf(member: SerfMember): void {
     const port = member.tags.wan_join_port;
     if (!this.wan || member.tags.role !== 'consul' || member.name === this.config.nodeName || !port) return;
-    const host = bytesToIp(member.addr);
-    void this.wan.join([`${host.includes(':') ? `[${host}]` : host}:${port}`]).catch(() => 0);
+    void this.wan.join([formatAddress(bytesToIp(member.addr), Number(port))]).catch(() => 0);
   }
 
   /** A Consul user event from gossip, kept when it passes this agent's node and service filters. */

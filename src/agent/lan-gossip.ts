@@ -10,6 +10,7 @@ import {
 import { MemberStatus, type SerfEvent, type SerfMember } from '../gossip/serf/types.ts';
 import { Keyring } from '../gossip/wire/keyring.ts';
 import type { Member } from '../http/context.ts';
+import { formatAddress } from '../rpc/transport.ts';
 import type { AgentConfig } from './config.ts';
 import { advertisedAddress } from './self-registration.ts';
 import { TRIBUNE_VERSION } from './version.ts';
@@ -62,7 +63,7 @@ export class LanGossip {
     return this.pool
       .members()
       .filter((m) => m.status === 'alive' && m.tags.role === 'consul' && m.name !== this.config.nodeName)
-      .map((m) => `${hostPart(bytesToIp(m.addr))}:${m.tags.port ?? '8300'}`);
+      .map((m) => formatAddress(bytesToIp(m.addr), Number(m.tags.port ?? 8300)));
   }
 
   members(): Member[] {
@@ -96,12 +97,8 @@ export class LanGossip {
 
 /** The -retry-join hosts on the server RPC port, for servers to ask before gossip has found anyone. */
 export function retryJoinRpcAddresses(config: AgentConfig): string[] {
-  return config.retryJoin.map(
-    (address) => `${hostPart(splitHostPort(address, 0).host)}:${config.serverPort}`,
-  );
+  return config.retryJoin.map((address) => formatAddress(splitHostPort(address, 0).host, config.serverPort));
 }
-
-const hostPart = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 /** The tags a Consul agent gossips: servers say where their RPC listens and how they bootstrap. */
 export function consulTags(config: AgentConfig, nodeId: string): Record<string, string> {

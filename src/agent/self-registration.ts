@@ -1,3 +1,4 @@
+import { formatAddress } from '../rpc/transport.ts';
 import type { Applier } from '../state/applier.ts';
 import type { NodeInput } from '../state/commands.ts';
 import type { AgentConfig } from './config.ts';
@@ -11,7 +12,7 @@ export function advertisedAddress(config: AgentConfig): string {
 /** Where other servers reach this one's RPC listener, `host:port`. */
 export function rpcAddress(config: AgentConfig): string {
   const host = advertisedAddress(config);
-  return `${host.includes(':') ? `[${host}]` : host}:${config.serverPort}`;
+  return formatAddress(host, config.serverPort);
 }
 
 export function selfNode(config: AgentConfig, nodeId: string): NodeInput {

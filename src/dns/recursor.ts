@@ -3,6 +3,7 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Logger } from 'pino';
+import { formatAddress } from '../rpc/transport.ts';
 import type { Recursor } from './options.ts';
 import type { RR } from './records.ts';
 
@@ -97,5 +98,4 @@ export class Recursors {
   }
 }
 
-const address = (r: Recursor): string =>
-  r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`;
+const address = (r: Recursor): string => formatAddress(r.host, r.port);

@@ -1,4 +1,4 @@
-import { MSGPACK_SHAPES } from '../util/msgpack-shapes.ts';
+import { MSGPACK_SHAPES, typeByte } from '../util/msgpack-shapes.ts';
 import { RpcProtocolError } from './errors.ts';
 
 // @msgpack/msgpack preallocates `new Array(n)` for every array header before reading its items, so a few
@@ -6,8 +6,6 @@ import { RpcProtocolError } from './errors.ts';
 // runs first and builds nothing: it checks that every length fits in the bytes that are there, that the
 // nesting is bounded and that exactly one value fills the buffer. After it passes, each container's claimed
 // size is backed by at least as many bytes, so decoding allocates in proportion to the frame.
-
-const SHAPES = MSGPACK_SHAPES;
 
 /** Throws RpcProtocolError unless `bytes` is exactly one well-formed msgpack value nested at most maxDepth deep. */
 export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
@@ -26,18 +24,11 @@ export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
     left--;
     if (pos >= bytes.length) throw malformed('truncated value');
     const type = bytes[pos++]!;
-    let skip = 0;
-    let items = 0;
-    if (type <= 0x7f || type >= 0xe0) {
-      // positive or negative fixint
-    } else if (type <= 0x8f) {
-      items = (type & 0x0f) * 2;
-    } else if (type <= 0x9f) {
-      items = type & 0x0f;
-    } else if (type <= 0xbf) {
-      skip = type & 0x1f;
-    } else {
-      const shape = SHAPES.get(type);
+    const announced = typeByte(type, MSGPACK_SHAPES);
+    let skip = announced.fixed ? announced.skip : 0;
+    let items = announced.fixed ? announced.items : 0;
+    if (!announced.fixed) {
+      const { shape } = announced;
       if (!shape) throw malformed(`invalid type byte 0x${type.toString(16)}`);
       skip = shape.fixed;
       if (shape.lengthBytes) {

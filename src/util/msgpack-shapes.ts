@@ -46,3 +46,17 @@ export const MSGPACK_SHAPES: ReadonlyMap<number, MsgpackShape> = new Map<number,
   [0xde, { fixed: 0, lengthBytes: 2, items: 2 }], // map 16
   [0xdf, { fixed: 0, lengthBytes: 4, items: 2 }], // map 32
 ]);
+
+/** What a value's first byte announces: a fixed-size item (fixint, fixmap, fixarray, fixstr) or a shape. */
+export type TypeByte =
+  | { fixed: true; items: number; skip: number }
+  | { fixed: false; shape: MsgpackShape | undefined };
+
+/** Classifies a type byte; `shape` is undefined for a byte `shapes` does not allow. */
+export function typeByte(type: number, shapes: ReadonlyMap<number, MsgpackShape>): TypeByte {
+  if (type <= 0x7f || type >= 0xe0) return { fixed: true, items: 0, skip: 0 }; // positive or negative fixint
+  if (type <= 0x8f) return { fixed: true, items: (type & 0x0f) * 2, skip: 0 }; // fixmap
+  if (type <= 0x9f) return { fixed: true, items: type & 0x0f, skip: 0 }; // fixarray
+  if (type <= 0xbf) return { fixed: true, items: 0, skip: type & 0x1f }; // fixstr
+  return { fixed: false, shape: shapes.get(type) };
+}

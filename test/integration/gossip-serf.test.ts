@@ -112,6 +112,18 @@ class Peer extends EventEmitter {
     this.udp.send(encodePacket(messages.map(encodeMessage), { keyring }), port, host);
   }
 
+  /** A UDP ping to `serf` probing `node` (serf itself by default), with this peer as where the ack goes. */
+  ping(serf: SerfAgent, seqNo: number, node = serf.name, keyring = this.keyring): void {
+    const body = {
+      SeqNo: seqNo,
+      Node: node,
+      SourceAddr: this.addr,
+      SourcePort: this.port,
+      SourceNode: this.name,
+    };
+    this.send([{ type: 'ping', body }], serf.host, serf.port, keyring);
+  }
+
   /** Every message received so far, with the packet it came in. */
   *messages(): Generator<[GossipMessage, Received]> {
     for (const packet of this.packets)
@@ -237,22 +249,7 @@ describe('the gossip codec with a real serf agent', { skip, timeout: 120_000 }, 
 
     test('a UDP ping is acked with serf coordinate as the payload', async () => {
       const seqNo = 1 + Math.floor(Math.random() * 1e6);
-      peer.send(
-        [
-          {
-            type: 'ping',
-            body: {
-              SeqNo: seqNo,
-              Node: serf.name,
-              SourceAddr: peer.addr,
-              SourcePort: peer.port,
-              SourceNode: peer.name,
-            },
-          },
-        ],
-        serf.host,
-        serf.port,
-      );
+      peer.ping(serf, seqNo);
       const [ack, packet] = await peer.message(
         (m, p) => (m.type === 'ackResp' && m.body.SeqNo === seqNo ? ([m.body, p] as const) : undefined),
         'the ack',
@@ -267,22 +264,7 @@ describe('the gossip codec with a real serf agent', { skip, timeout: 120_000 }, 
 
     test('a ping naming another node is ignored, as memberlist checks the name', async () => {
       const since = serf.output().length;
-      peer.send(
-        [
-          {
-            type: 'ping',
-            body: {
-              SeqNo: 5,
-              Node: 'someone-else',
-              SourceAddr: peer.addr,
-              SourcePort: peer.port,
-              SourceNode: peer.name,
-            },
-          },
-        ],
-        serf.host,
-        serf.port,
-      );
+      peer.ping(serf, 5, 'someone-else');
       await serf.waitForLog(/unexpected node '?someone-else/, since);
     });
 
@@ -344,22 +326,7 @@ describe('the gossip codec with a real serf agent', { skip, timeout: 120_000 }, 
 
     test("serf's gossip: probes over UDP and TCP, compound and compressed packets, suspicion, events, queries", async () => {
       // A ping now is answered with our alive piggybacked: memberlist fills the ack's packet with broadcasts.
-      peer.send(
-        [
-          {
-            type: 'ping',
-            body: {
-              SeqNo: 99,
-              Node: serf.name,
-              SourceAddr: peer.addr,
-              SourcePort: peer.port,
-              SourceNode: peer.name,
-            },
-          },
-        ],
-        serf.host,
-        serf.port,
-      );
+      peer.ping(serf, 99);
       // A user event and a query, sent through serf's CLI, come to us as gossip.
       await serf.cli('event', 'deploy', 'v1');
       const queryDone = serf.cli('query', '-format=json', '-timeout=3s', 'whoami', 'hello');
@@ -467,22 +434,7 @@ describe('the gossip codec with a real serf agent', { skip, timeout: 120_000 }, 
     });
 
     test('an encrypted ping is acked encrypted', async () => {
-      peer.send(
-        [
-          {
-            type: 'ping',
-            body: {
-              SeqNo: 11,
-              Node: serf.name,
-              SourceAddr: peer.addr,
-              SourcePort: peer.port,
-              SourceNode: peer.name,
-            },
-          },
-        ],
-        serf.host,
-        serf.port,
-      );
+      peer.ping(serf, 11);
       const packet = await peer.message(
         (m, p) => (m.type === 'ackResp' && m.body.SeqNo === 11 ? p : undefined),
         'the ack',
@@ -493,23 +445,7 @@ describe('the gossip codec with a real serf agent', { skip, timeout: 120_000 }, 
 
     test('a ping under another key is dropped by serf', async () => {
       const since = serf.output().length;
-      peer.send(
-        [
-          {
-            type: 'ping',
-            body: {
-              SeqNo: 12,
-              Node: serf.name,
-              SourceAddr: peer.addr,
-              SourcePort: peer.port,
-              SourceNode: peer.name,
-            },
-          },
-        ],
-        serf.host,
-        serf.port,
-        new Keyring(randomBytes(32)),
-      );
+      peer.ping(serf, 12, serf.name, new Keyring(randomBytes(32)));
       await serf.waitForLog(/Decrypt packet failed/, since);
     });
 

@@ -390,7 +390,7 @@ describe('hostile and odd messages', () => {
     assert.equal(rcodeOf((await handler.handle(once, 'udp'))!), 0);
   });
 
-  test('AXFR is not implemented', async () => {
+  test('a zone transfer (AXFR) is refused with NOTIMP, as Consul refuses it', async () => {
     assert.equal(rcodeOf((await handler.handle(queryPacket('consul', 'AXFR'), 'tcp'))!), 4);
   });
 });

@@ -1,4 +1,4 @@
-import { MSGPACK_SHAPES } from '../../util/msgpack-shapes.ts';
+import { MSGPACK_SHAPES, typeByte } from '../../util/msgpack-shapes.ts';
 import { GossipCodecError } from './errors.ts';
 import { MAX_DEPTH } from './limits.ts';
 
@@ -57,18 +57,11 @@ export class MsgpackScanner {
       if (pos >= available) return this.#needMore(pos + 1);
       const type = bytes[pos]!;
       let header = 1;
-      let skip = 0;
-      let items = 0;
-      if (type <= 0x7f || type >= 0xe0) {
-        // positive or negative fixint
-      } else if (type <= 0x8f) {
-        items = (type & 0x0f) * 2;
-      } else if (type <= 0x9f) {
-        items = type & 0x0f;
-      } else if (type <= 0xbf) {
-        skip = type & 0x1f;
-      } else {
-        const shape = SHAPES.get(type);
+      const announced = typeByte(type, SHAPES);
+      let skip = announced.fixed ? announced.skip : 0;
+      let items = announced.fixed ? announced.items : 0;
+      if (!announced.fixed) {
+        const { shape } = announced;
         if (shape === undefined) {
           throw new GossipCodecError('malformed', `msgpack type byte 0x${type.toString(16)} is never sent`);
         }
