@@ -274,8 +274,13 @@ describe('serf messages', () => {
     fc
       .record({
         LTime: ltime,
+        // "__proto__" as a map key is refused by the msgpack decoder (a prototype-pollution guard), so the
+        // codec cannot carry a member of that name: a known limit, left out of the round trip.
         StatusLTimes: fc
-          .dictionary(fc.string({ minLength: 1, maxLength: 10 }), ltime)
+          .dictionary(
+            fc.string({ minLength: 1, maxLength: 10 }).filter((name) => name !== '__proto__'),
+            ltime,
+          )
           .map((d) => new Map(Object.entries(d))),
         LeftMembers: fc.array(text, { maxLength: 5 }),
         EventLTime: ltime,
