@@ -1,5 +1,5 @@
 // The agent's local-service endpoints, which answer 200 with an empty body on success.
-import { type ApiClient, pathEscape } from './api-client.ts';
+import { type ApiClient, pathEscape } from '../api/client.ts';
 import type { ServiceRegistration } from './service-definitions.ts';
 
 export function registerService(api: ApiClient, service: ServiceRegistration): Promise<void> {

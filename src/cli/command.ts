@@ -1,6 +1,6 @@
 // The shape every subcommand shares: parse flags (its own plus the HTTP ones), print help or usage errors the
 // way Consul does, run, and turn failures into a message on stderr and exit code 1.
-import type { ApiClient } from './api-client.ts';
+import type { ApiClient } from '../api/client.ts';
 import {
   FlagError,
   type FlagSpec,

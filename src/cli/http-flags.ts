@@ -1,6 +1,6 @@
 // The flags every API command shares, named as Consul names them. "Client" flags pick the agent and token;
 // "server" flags shape reads (datacenter, staleness) and only apply to commands that read replicated state.
-import { ApiClient, DEFAULT_ADDRESS, resolveClientConfig } from './api-client.ts';
+import { ApiClient, DEFAULT_ADDRESS, resolveClientConfig } from '../api/client.ts';
 import { boolFlag, type FlagValues, stringFlag } from './flags.ts';
 
 export const clientFlags = {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pathEscape } from '../api-client.ts';
+import { pathEscape } from '../../api/client.ts';
 import { checkArgCount, defineCommand, fail, orFail } from '../command.ts';
 import { loadDataSource } from '../data-source.ts';
 import { boolFlag, mapFlag, stringFlag } from '../flags.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pathEscape } from '../api-client.ts';
+import { pathEscape } from '../../api/client.ts';
 import { checkArgCount, defineCommand, orFail } from '../command.ts';
 import { boolFlag, mapFlag, stringFlag } from '../flags.ts';
 import { metaQuery, stringList } from '../shapes.ts';

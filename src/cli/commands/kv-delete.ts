@@ -1,6 +1,6 @@
+import { Kv, trimLeadingSlash } from '../../api/kv.ts';
 import { checkArgCount, defineCommand, fail, orFail } from '../command.ts';
 import { boolFlag, uintFlag } from '../flags.ts';
-import { Kv, trimLeadingSlash } from '../kv.ts';
 import * as ui from '../ui.ts';
 
 export const kvDelete = defineCommand({

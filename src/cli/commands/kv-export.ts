@@ -1,6 +1,6 @@
+import { Kv, trimLeadingSlash } from '../../api/kv.ts';
 import { checkArgCount, defineCommand, orFail } from '../command.ts';
 import { goJson } from '../go-json.ts';
-import { Kv, trimLeadingSlash } from '../kv.ts';
 import * as ui from '../ui.ts';
 
 export const kvExport = defineCommand({

@@ -1,6 +1,6 @@
+import { Kv, type KvPair, trimLeadingSlash } from '../../api/kv.ts';
 import { checkArgCount, defineCommand, fail, orFail } from '../command.ts';
 import { boolFlag, stringFlag } from '../flags.ts';
-import { Kv, type KvPair, trimLeadingSlash } from '../kv.ts';
 import { alignColumns } from '../table.ts';
 import * as ui from '../ui.ts';
 

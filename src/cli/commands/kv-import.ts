@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { joinKey, Kv } from '../../api/kv.ts';
 import { decodeStdBase64 } from '../base64.ts';
 import { defineCommand, fail, orFail } from '../command.ts';
 import { loadDataSource } from '../data-source.ts';
 import { stringFlag } from '../flags.ts';
-import { joinKey, Kv } from '../kv.ts';
 import * as ui from '../ui.ts';
 
 // What `kv export` writes. Go's decoder matches field names case-insensitively, so "Key" is read as "key".

@@ -1,8 +1,8 @@
+import { Kv } from '../../api/kv.ts';
 import { decodeStdBase64 } from '../base64.ts';
 import { defineCommand, fail, orFail } from '../command.ts';
 import { loadDataSource } from '../data-source.ts';
 import { boolFlag, stringFlag, uintFlag } from '../flags.ts';
-import { Kv } from '../kv.ts';
 import * as ui from '../ui.ts';
 
 export const kvPut = defineCommand({

@@ -1,7 +1,9 @@
-// The CLI's HTTP client for the agent's Consul-compatible /v1 API. Errors read like Consul's Go client's, because
-// users' scripts match on them: "Unexpected response code: 500 (body)", `Get "url": dial tcp ...`.
+// An HTTP client for the agent's Consul-compatible /v1 API, as Consul's Go api package is one: the CLI, watches
+// and locks use it. Errors read like the Go client's, because users' scripts match on them: "Unexpected
+// response code: 500 (body)", `Get "url": dial tcp ...`.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseJson } from '../util/json.ts';
 
 export interface ClientConfig {
   /** `host:port`, or a URL with scheme `http` or `https` and an optional path prefix. */
@@ -23,6 +25,9 @@ export interface ClientFlagValues {
 }
 
 export const DEFAULT_ADDRESS = '127.0.0.1:8500';
+
+/** The wait of blocking reads that name none: under the 300 s Node's fetch waits for an answer. */
+const BLOCKING_WAIT = '4m';
 
 /**
  * Resolves flags over environment: `TRIBUNE_*` first (explicitly aimed at Tribune), then Consul's `CONSUL_*`
@@ -50,10 +55,12 @@ export function resolveClientConfig(
 }
 
 /** A non-2xx answer from the agent, worded as Consul's Go client words it. */
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly body: string,
+    /** X-Consul-Index, which Consul sends on 404s too. */
+    readonly index: bigint,
   ) {
     super(`Unexpected response code: ${status} (${body})`);
   }
@@ -67,6 +74,15 @@ export interface RequestOptions {
   query?: Query;
   /** Raw bytes (KV values) or a value sent as JSON. */
   body?: Uint8Array | object;
+  /** Aborts the request (a blocking query the caller no longer waits for). */
+  signal?: AbortSignal;
+}
+
+/** A read with its X-Consul-Index: what blocking queries need. */
+export interface IndexedRead {
+  /** The JSON answer (integers past 2^53 as bigints), or undefined for a 404. */
+  value: unknown;
+  index: bigint;
 }
 
 type Method = 'GET' | 'PUT' | 'DELETE' | 'POST';
@@ -82,6 +98,28 @@ export class ApiClient {
   async get<T>(path: string, schema: z.ZodType<T>, query: Query = {}): Promise<T> {
     const text = await this.send('GET', path, { query });
     return parseBody(path, text, schema);
+  }
+
+  /**
+   * GET that keeps the answer's index, for blocking queries (`index` and `wait` in the query). A 404 is an
+   * answer too, with no value, as Consul's Go client reads missing KV keys.
+   */
+  async read(path: string, query: Query = {}, signal?: AbortSignal): Promise<IndexedRead> {
+    // Node's fetch gives up on an answer after 300 s, and Consul's default wait (5 min plus up to 1/16 of it)
+    // can take longer, so a blocking read without a wait of its own asks for less.
+    const wait = query.index && !query.wait ? { wait: BLOCKING_WAIT } : {};
+    let response: Response;
+    try {
+      response = await this.fetchOk('GET', path, {
+        query: { ...query, ...wait },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return { value: undefined, index: err.index };
+      throw err;
+    }
+    const text = await response.text();
+    return { value: parseJsonBody(path, text), index: indexOf(response) };
   }
 
   /** GET where 404 means "nothing there" (KV reads), answered with undefined. */
@@ -131,8 +169,7 @@ export class ApiClient {
    */
   async getStream(path: string, query: Query = {}): Promise<{ response: Response; lastIndex: bigint }> {
     const response = await this.fetchOk('GET', path, { query });
-    const header = response.headers.get('X-Consul-Index') ?? '';
-    return { response, lastIndex: /^\d+$/.test(header) ? BigInt(header) : 0n };
+    return { response, lastIndex: indexOf(response) };
   }
 
   private async send(method: Method, path: string, options: RequestOptions): Promise<string> {
@@ -143,9 +180,11 @@ export class ApiClient {
   private async fetchOk(
     method: Method,
     path: string,
-    { query = {}, body }: RequestOptions,
+    { query = {}, body, signal }: RequestOptions,
   ): Promise<Response> {
-    const url = this.url(path, method === 'GET' && this.config.stale ? { ...query, stale: true } : query);
+    // -stale applies to reads that did not ask for consistency themselves (the two conflict).
+    const stale = method === 'GET' && this.config.stale && !query.consistent;
+    const url = this.url(path, stale ? { ...query, stale: true } : query);
     const headers: Record<string, string> = {};
     if (this.config.token !== '') headers['X-Consul-Token'] = this.config.token;
     let payload: BodyInit | undefined;
@@ -159,11 +198,12 @@ export class ApiClient {
 
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body: payload });
+      response = await fetch(url, { method, headers, body: payload, ...(signal ? { signal } : {}) });
     } catch (err) {
+      if (signal?.aborted) throw err;
       throw new Error(`${method[0]}${method.slice(1).toLowerCase()} "${url}": ${networkReason(err, url)}`);
     }
-    if (!response.ok) throw new ApiError(response.status, (await response.text()).trim());
+    if (!response.ok) throw new ApiError(response.status, (await response.text()).trim(), indexOf(response));
     return response;
   }
 
@@ -200,15 +240,23 @@ function parseAddress(address: string): URL {
 }
 
 function parseBody<T>(path: string, text: string, schema: z.ZodType<T>): T {
-  let json: unknown;
+  const result = schema.safeParse(parseJsonBody(path, text));
+  if (!result.success) throw new Error(`Unexpected response for ${path}: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+function parseJsonBody(path: string, text: string): unknown {
   try {
-    json = JSON.parse(text);
+    return parseJson(text);
   } catch {
     throw new Error(`Unexpected response for ${path}: not JSON: ${text.slice(0, 80)}`);
   }
-  const result = schema.safeParse(json);
-  if (!result.success) throw new Error(`Unexpected response for ${path}: ${z.prettifyError(result.error)}`);
-  return result.data;
+}
+
+/** X-Consul-Index, 0 when absent, as Consul's Go client reads it. */
+function indexOf(response: Response): bigint {
+  const header = response.headers.get('X-Consul-Index') ?? '';
+  return /^\d+$/.test(header) ? BigInt(header) : 0n;
 }
 
 /** The reason Go's HTTP client gives for a failed connection, so messages match Consul's. */

@@ -1,15 +1,15 @@
-// Consul's KV endpoints as the CLI uses them, mirroring what Consul's Go client does for `consul kv`:
-// 404 on a read means "no such key", PUT and DELETE answer true/false, values travel base64 in JSON.
+// Consul's KV endpoints as its Go client uses them (for `consul kv`, locks and semaphores): 404 on a read means
+// "no such key", PUT and DELETE answer true/false, values travel base64 in JSON, flags are full uint64s.
 import path from 'node:path';
 import { z } from 'zod';
-import { type ApiClient, pathEscape } from './api-client.ts';
+import { type ApiClient, pathEscape, type Query } from './client.ts';
 
 const kvPairSchema = z.object({
   Key: z.string(),
   CreateIndex: z.number(),
   ModifyIndex: z.number(),
   LockIndex: z.number(),
-  Flags: z.number(),
+  Flags: z.union([z.number(), z.bigint()]).transform(BigInt),
   Value: z
     .string()
     .nullish()
@@ -22,6 +22,14 @@ export type KvPair = z.output<typeof kvPairSchema>;
 const pairsSchema = z.array(kvPairSchema);
 const keysSchema = z.array(z.string());
 const okSchema = z.boolean();
+
+/** A blocking read: wait for an index past `index` (up to `wait`), or ask the leader to confirm (`consistent`). */
+export interface ReadOptions {
+  index?: bigint;
+  wait?: string;
+  consistent?: boolean;
+  signal?: AbortSignal;
+}
 
 export interface PutOptions {
   flags?: bigint;
@@ -38,6 +46,19 @@ export class Kv {
   async get(key: string): Promise<KvPair | undefined> {
     const pairs = await this.api.getOptional(keyPath(key), pairsSchema);
     return pairs?.[0];
+  }
+
+  /** The pair at `key` (undefined when there is none) with the answer's index. */
+  async read(key: string, options: ReadOptions = {}): Promise<{ pair: KvPair | undefined; index: bigint }> {
+    const { value, index } = await this.api.read(keyPath(key), blockingQuery(options), options.signal);
+    return { pair: value === undefined ? undefined : pairsSchema.parse(value)[0], index };
+  }
+
+  /** Every pair under `prefix` with the answer's index. */
+  async readPrefix(prefix: string, options: ReadOptions = {}): Promise<{ pairs: KvPair[]; index: bigint }> {
+    const query = { ...blockingQuery(options), recurse: true };
+    const { value, index } = await this.api.read(keyPath(prefix), query, options.signal);
+    return { pairs: value === undefined ? [] : pairsSchema.parse(value), index };
   }
 
   /** Every pair whose key starts with `prefix`. */
@@ -77,6 +98,10 @@ export function joinKey(...parts: string[]): string {
   if (nonEmpty.length === 0) return '';
   const joined = path.posix.normalize(nonEmpty.join('/'));
   return joined.length > 1 ? joined.replace(/\/$/, '') : joined;
+}
+
+function blockingQuery({ index, wait, consistent }: ReadOptions): Query {
+  return { index: index || undefined, wait, consistent };
 }
 
 function keyPath(key: string): string {
