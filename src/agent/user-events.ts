@@ -89,15 +89,6 @@ export function passesFilters(event: UserEvent, nodeName: string, services: Serv
   }
 }
 
-/**
- * Consul's index for event lists: the two halves of the last event's UUID XORed into 64 bits. Events have
- * no Raft index, so blocking on /v1/event/list compares this instead.
- */
-export function eventIndex(id: string): bigint {
-  const hex = id.replaceAll('-', '');
-  return BigInt(`0x${hex.slice(0, 16)}`) ^ BigInt(`0x${hex.slice(16, 32)}`);
-}
-
 /** The last events this agent took, oldest first, with a signal for blocked lists. */
 export class EventBuffer {
   private readonly events: UserEvent[] = [];

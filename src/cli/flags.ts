@@ -3,6 +3,7 @@
 // at the first positional argument or after `--`, and errors read as Go prints them. Common option parsers
 // treat `-abc` as three short options, which would break scripts written for Consul.
 
+import { formatDuration, parseDuration } from '../util/duration.ts';
 import { parseGoBool } from '../util/go-bool.ts';
 
 /** One flag: its name, help text, default, and how a command-line value updates it. */
@@ -93,6 +94,25 @@ export function uintFlag(name: string, usage: string, defaultValue = 0n): FlagDe
     typeName: 'uint',
     set: (raw) => parseGoInteger(raw, false),
     show: (value) => (value === 0n ? '' : String(value)),
+  };
+}
+
+/** A Go `time.Duration` (`10s`, `1m30s`), kept in nanoseconds. */
+export function durationFlag(name: string, usage: string, defaultValue = 0): FlagDef<number> {
+  return {
+    name,
+    usage,
+    defaultValue,
+    isBool: false,
+    typeName: 'duration',
+    set: (raw) => {
+      try {
+        return parseDuration(raw);
+      } catch {
+        throw new Error(PARSE_ERROR);
+      }
+    },
+    show: (value) => (value === 0 ? '' : formatDuration(value)),
   };
 }
 

@@ -230,4 +230,8 @@ export const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
     'version',
     { synopsis: 'Prints the Tribune version', load: async () => (await import('./version.ts')).version },
   ],
+  [
+    'watch',
+    { synopsis: 'Watch for changes in Consul', load: async () => (await import('./watch.ts')).watch },
+  ],
 ]);

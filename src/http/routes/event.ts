@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { eventIndex, newUserEvent, type UserEvent, UserEventError } from '../../agent/user-events.ts';
+import { newUserEvent, type UserEvent, UserEventError } from '../../agent/user-events.ts';
 import { MINUTE } from '../../util/duration.ts';
+import { eventIndex } from '../../util/event-index.ts';
 import { abortOnClose } from '../blocking.ts';
 import { rawBody } from '../body.ts';
 import type { HttpContext } from '../context.ts';
