@@ -17,7 +17,7 @@ import { kvRoutes } from './routes/kv.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { operatorKeyringRoutes } from './routes/operator-keyring.ts';
 import { queryRoutes } from './routes/query.ts';
-import { sessionRoutes } from './routes/session.ts';
+import { forwardedSessionBody, sessionRoutes } from './routes/session.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 import { statusRoutes } from './routes/status.ts';
 import { txnRoutes } from './routes/txn.ts';
@@ -52,11 +52,13 @@ export function buildHttpServer(ctx: HttpContext): FastifyInstance {
   if (forward) {
     app.addHook('preHandler', async (req, reply) => {
       if (answeredLocally(req.url)) return;
+      const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? new Uint8Array(req.body) : null;
+      const sessionCreate = req.method === 'PUT' && req.url.split('?')[0] === '/v1/session/create';
       const answer = await forward({
         method: req.method,
         url: req.url,
         headers: forwardableHeaders(req.headers),
-        body: Buffer.isBuffer(req.body) && req.body.length > 0 ? new Uint8Array(req.body) : null,
+        body: sessionCreate ? forwardedSessionBody(body, ctx.agent.config.nodeName) : body,
       });
       return reply.status(answer.status).headers(answer.headers).send(Buffer.from(answer.body));
     });

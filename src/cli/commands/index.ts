@@ -121,6 +121,13 @@ export const commands: ReadonlyMap<string, Entry> = new Map<string, Entry>([
     },
   ],
   [
+    'lock',
+    {
+      synopsis: 'Execute a command holding a lock',
+      load: async () => (await import('./lock.ts')).lock,
+    },
+  ],
+  [
     'members',
     {
       synopsis: 'Lists the members of a Consul cluster',

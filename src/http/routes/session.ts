@@ -112,6 +112,25 @@ async function create(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply
   return sendJson(req, reply, { ID: id });
 }
 
+/**
+ * A client agent hands session creation to a server, but the session belongs to this agent's node, as
+ * Consul's agent fills in its own node name before forwarding: then the session (and the locks it holds)
+ * goes when this agent fails. A body that names a node, or is not a JSON object, is passed on as it is.
+ */
+export function forwardedSessionBody(body: Uint8Array | null, node: string): Uint8Array | null {
+  let value: unknown = {};
+  try {
+    if (body) value = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return body;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return body;
+  const fields = Object.entries(value);
+  if (fields.some(([key, v]) => key.toLowerCase() === 'node' && v)) return body;
+  const rest = fields.filter(([key]) => key.toLowerCase() !== 'node');
+  return new Uint8Array(Buffer.from(JSON.stringify({ ...Object.fromEntries(rest), Node: node })));
+}
+
 /** Consul answers a bad TTL with a 500 whose text clients such as Patroni parse; keep it exact. */
 function parseTTL(value: string | number | null | undefined): number {
   if (value == null || value === '') return 0;

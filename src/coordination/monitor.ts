@@ -1,0 +1,70 @@
+import { ApiError } from '../api/client.ts';
+import { sleep } from '../util/sleep.ts';
+
+// Consul's monitorLock for locks and semaphores: a consistent blocking read after another for as long as
+// ours still holds; the first answer that says otherwise, or an error, means the hold is lost. With retries,
+// a 500 (no leader for a moment) is ridden out: the read is retried after a pause, the count reset by any
+// answer that still finds us holding.
+
+export interface MonitorOptions {
+  retries: number;
+  retryTimeMs: number;
+}
+
+/** One consistent read: whether we still hold, and the index to block past next. */
+export type HoldCheck = (index: bigint, signal: AbortSignal) => Promise<{ held: boolean; index: bigint }>;
+
+/** Watches in the background; the returned signal aborts once the hold is lost or `stop` aborts. */
+export function monitorHold(
+  check: HoldCheck,
+  { retries, retryTimeMs }: MonitorOptions,
+  stop: AbortSignal,
+): AbortSignal {
+  const lost = new AbortController();
+  void (async () => {
+    let index = 0n;
+    let left = retries;
+    while (!stop.aborted) {
+      let answer: Awaited<ReturnType<HoldCheck>>;
+      try {
+        answer = await check(index, stop);
+      } catch (err) {
+        const serverError = err instanceof ApiError && err.status === 500;
+        if (serverError && left > 0 && (await sleep(retryTimeMs, stop))) {
+          left--;
+          index = 0n;
+          continue;
+        }
+        break;
+      }
+      if (!answer.held) break;
+      index = answer.index;
+      left = retries;
+    }
+    lost.abort();
+  })();
+  return lost.signal;
+}
+
+/**
+ * Consul's one-shot acquisition (a lock or semaphore with a timeout): the first read waits the whole time,
+ * each later one what is left, and once none is left the attempt gives up.
+ */
+export class WaitBudget {
+  private readonly started = Date.now();
+  private attempts = 0;
+
+  constructor(
+    private readonly waitMs: number,
+    private readonly once: boolean,
+  ) {}
+
+  /** The wait for the next read, as a Go duration; undefined once a one-shot attempt has used its time. */
+  next(): string | undefined {
+    const elapsed = Date.now() - this.started;
+    if (this.once && this.attempts > 0 && elapsed > this.waitMs) return undefined;
+    const waitMs = this.once && this.attempts > 0 ? this.waitMs - elapsed : this.waitMs;
+    this.attempts++;
+    return `${Math.max(1, Math.round(waitMs))}ms`;
+  }
+}
