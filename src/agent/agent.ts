@@ -32,6 +32,7 @@ import {
 } from './user-events.ts';
 import { TRIBUNE_VERSION } from './version.ts';
 import { WanGossip } from './wan-gossip.ts';
+import { AgentWatches } from './watches.ts';
 
 /** Consul's anti-entropy interval for clusters of up to 128 nodes. */
 const ANTI_ENTROPY_INTERVAL_MS = 60_000;
@@ -53,6 +54,7 @@ export class Agent {
   private readonly sessionTimers: SessionTimers;
   private readonly reaper: TombstoneReaper;
   private readonly definitions: FileDefinitions;
+  private readonly watches: AgentWatches;
   private readonly backend: ConsensusBackend;
   /** Set on client agents, which hand their requests to servers. */
   private readonly client: ClientBackend | undefined;
@@ -82,6 +84,7 @@ export class Agent {
       this.store,
     );
     this.definitions = new FileDefinitions(this.local, config, log.child({ name: 'agent.config' }));
+    this.watches = new AgentWatches(log.child({ name: 'agent.watch' }));
     this.sessionTimers = new SessionTimers(this.store, this.applier, log.child({ name: 'agent.session' }));
     this.reaper = new TombstoneReaper(this.store, this.applier, log.child({ name: 'agent.tombstones' }));
     this.reconciler = new MemberReconciler(
@@ -134,6 +137,8 @@ export class Agent {
       serveClients((method, handler) => this.backend.serve(method, handler), this.http, this.applier);
     await this.http.listen({ host: this.config.clientAddr, port: this.config.httpPort });
     this.log.info({ address: this.httpAddress }, 'HTTP API listening');
+    // Watches use the agent's own HTTP API, so they start once it listens.
+    this.watches.replace(defined.watches, this.httpAddress);
     const client = this.client;
     this.dns = await startAgentDns({
       config: this.config,
@@ -172,10 +177,12 @@ export class Agent {
     schedule();
   }
 
-  /** Rereads the config files and brings their services and checks in line (SIGHUP, /v1/agent/reload). */
+  /** Rereads the config files: their services and checks brought in line, their watches restarted. */
   async reload(): Promise<void> {
     this.log.info('reload requested: rereading the config files');
-    await this.definitions.apply(await this.definitions.read());
+    const defined = await this.definitions.read();
+    await this.definitions.apply(defined);
+    this.watches.replace(defined.watches, this.httpAddress);
   }
 
   /** Leaves the cluster gracefully (a server gives up its Raft membership), then shuts down. */
@@ -204,6 +211,8 @@ export class Agent {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('shutting down');
+      // Watches go first, so no handler sees the agent's state while it shuts down.
+      this.watches.stop();
       clearTimeout(this.antiEntropy);
       this.local.close();
       await this.http?.close();

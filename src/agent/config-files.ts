@@ -5,8 +5,8 @@ import type { AgentConfigInput } from './config.ts';
 import { ConfigSyntaxError, isObject, parseConfigText } from './config-syntax.ts';
 
 // -config-file and -config-dir as Consul reads them: files in the order given, a directory's *.json and
-// *.hcl files in lexical order; later values win, lists such as retry_join add up. Service and check
-// definitions are collected for the agent to register; agent options map onto the agent's configuration.
+// *.hcl files in lexical order; later values win, lists such as retry_join add up. Service, check and watch
+// definitions are collected for the agent to act on; agent options map onto the agent's configuration.
 
 export interface ConfigFileContents {
   config: Partial<AgentConfigInput>;
@@ -14,6 +14,8 @@ export interface ConfigFileContents {
   services: { file: string; definition: Record<string, unknown> }[];
   /** Check definitions (Consul's `check` / `checks`), as written. */
   checks: { file: string; definition: Record<string, unknown> }[];
+  /** Watch definitions (Consul's `watches`), as written. */
+  watches: { file: string; definition: Record<string, unknown> }[];
   /** Keys Consul knows that this agent does not act on yet, to report. */
   ignored: string[];
 }
@@ -191,11 +193,10 @@ const KNOWN_UNSUPPORTED = new Set([
   'telemetry',
   'tls',
   'ui_config',
-  'watches',
 ]);
 
 export async function loadConfigFiles(files: string[], dirs: string[]): Promise<ConfigFileContents> {
-  const contents: ConfigFileContents = { config: {}, services: [], checks: [], ignored: [] };
+  const contents: ConfigFileContents = { config: {}, services: [], checks: [], watches: [], ignored: [] };
   for (const file of [...files, ...(await filesInDirs(dirs))]) {
     let text: string;
     try {
@@ -233,6 +234,8 @@ function merge(contents: ConfigFileContents, file: string, parsed: Record<string
       contents.services.push(...definitions(file, key, value));
     } else if (key === 'check' || key === 'checks') {
       contents.checks.push(...definitions(file, key, value));
+    } else if (key === 'watches') {
+      contents.watches.push(...definitions(file, key, value));
     } else if (SETTERS[key]) {
       SETTERS[key](contents.config, value, file);
     } else if (KNOWN_UNSUPPORTED.has(key)) {

@@ -8,11 +8,13 @@ import type { ServiceInput } from '../state/commands.ts';
 import type { AgentConfig } from './config.ts';
 import { loadConfigFiles } from './config-files.ts';
 import { ConfigSyntaxError } from './config-syntax.ts';
+import { type AgentWatch, parseAgentWatch } from './watches.ts';
 
 /**
  * The services and checks defined in -config-file / -config-dir: registered at start and brought in line
  * with the files on every reload (added, replaced, or removed when their definition is gone), as Consul's
- * agent does. Services and checks registered through the API are left alone.
+ * agent does. Services and checks registered through the API are left alone. The files' watches are read
+ * and checked here too, for the agent to run.
  */
 export class FileDefinitions {
   private services = new Set<string>();
@@ -27,7 +29,7 @@ export class FileDefinitions {
   /** Reads and checks the files; throws on any problem, changing nothing. */
   async read(): Promise<Pending> {
     if (this.config.configFiles.length === 0 && this.config.configDirs.length === 0) {
-      return { services: [], checks: [] };
+      return { services: [], checks: [], watches: [] };
     }
     const contents = await loadConfigFiles(this.config.configFiles, this.config.configDirs);
     for (const ignored of contents.ignored)
@@ -42,6 +44,7 @@ export class FileDefinitions {
       checks: contents.checks.map(({ file, definition }) =>
         explained(file, () => toLocalCheck(decodeJson(definition, agentCheckFields), node, this.config)),
       ),
+      watches: contents.watches.map(({ file, definition }) => parseAgentWatch(file, definition, this.log)),
     };
   }
 
@@ -67,6 +70,7 @@ export class FileDefinitions {
 export interface Pending {
   services: { service: ServiceInput; checks: LocalCheck[] }[];
   checks: LocalCheck[];
+  watches: AgentWatch[];
 }
 
 /** A definition's problem, named by its file: the API's decode errors read "Request decode failed". */
