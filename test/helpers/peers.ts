@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { type PeerName, peerBinary } from '../../bench/peers.ts';
 
 // Real peers (python3-consul, dig, serf...) come from scripts/install-test-peers.sh. A test that needs a
 // missing peer skips with a message, except under TRIBUNE_REQUIRE_PEERS=1 (CI), where it fails.
@@ -8,7 +9,16 @@ export function missingPeer(name: string, probe: string[]): string | false {
   const [command, ...args] = probe;
   const result = spawnSync(command!, args, { stdio: 'ignore' });
   if (result.status === 0) return false;
-  const message = `${name} is not installed (run scripts/install-test-peers.sh)`;
+  return skipOrThrow(`${name} is not installed (run scripts/install-test-peers.sh)`);
+}
+
+/** missingPeer for the reference systems the script builds from Go modules (etcd, consul, ...). */
+export function peerBinaryMissing(name: PeerName): string | false {
+  if (peerBinary(name)) return false;
+  return skipOrThrow(`${name} is not built (run scripts/install-test-peers.sh)`);
+}
+
+function skipOrThrow(message: string): string {
   if (process.env.TRIBUNE_REQUIRE_PEERS === '1') throw new Error(`required test peer missing: ${message}`);
   return message;
 }
