@@ -71,10 +71,11 @@ function acquire(tx: WriteTx, op: KVOp): boolean {
   return true;
 }
 
+/** As Consul's kvsUnlockTxn: the session need not exist any more; only the holder's release changes the key. */
 function release(tx: WriteTx, op: KVOp): boolean {
-  const session = requireSession(tx, op);
+  if (!op.Session) throw new StateError('Missing session');
   const existing = tx.db.kvs.get(op.Key);
-  if (!existing || existing.Session !== session) return false;
+  if (!existing || existing.Session !== op.Session) return false;
   setEntry(tx, { ...op, Session: '' }, true, existing.LockIndex);
   return true;
 }
