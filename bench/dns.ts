@@ -1,133 +1,74 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { dnsLoad, type LoadResult } from './load/dns-load.ts';
+import type { BenchContext, Section } from './context.ts';
+import { registerInstances } from './load/catalog.ts';
+import type { LoadResult } from './load/closed-loop.ts';
+import { dnsLoad } from './load/dns-load.ts';
+import { dnsperf, dnsperfAvailable } from './load/dnsperf.ts';
+import { HttpTarget } from './load/http-client.ts';
+import { alternate, medianOf } from './rounds.ts';
+import { CONSUL_SETTINGS } from './systems/consul.ts';
+import { awaitDevReady, startDevAgent } from './systems/consul-api.ts';
+import { type BenchSystem, chooseSystems } from './systems/index.ts';
+import { removeDir, scratchDir } from './systems/process.ts';
 
-// bench/dns: queries per second and p99 for web.service.consul (10 instances) on one dev agent, Tribune beside
-// Consul's own DNS when the Consul reference binary is in ~/.cache/tribune-peers (scripts/install-test-peers.sh
-// builds it); the same load generator drives both, runs alternate, and the table prints the ratio.
-//
-//   npm run bench -- dns            # 3 rounds of 10 s each
-//   npm run bench -- dns --quick    # one 2 s round (CI's smoke run)
+// dns: queries per second and latency for web.service.consul (A records of a 10-instance service) on one
+// dev agent each, Tribune vs Consul, driven by dnsperf over UDP (the Node generator in load/dns-load.ts only
+// when dnsperf is missing, and the notes say so).
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CONCURRENCY = 64;
+const IN_FLIGHT = 64;
+const DNS_PORT = 8600;
 
-interface System {
-  name: string;
-  start(host: string, httpPort: number, dnsPort: number): ChildProcess;
-}
-
-const tribune: System = {
-  name: 'tribune',
-  start: (host, httpPort, dnsPort) => {
-    const compiled = join(ROOT, 'dist/cli/main.js');
-    const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
-    return spawn(process.execPath, [...entry, 'agent', '-dev', ...agentFlags(host, httpPort, dnsPort)], {
-      stdio: 'ignore',
-    });
-  },
-};
-
-function consulReference(): System | undefined {
-  const cache = join(homedir(), '.cache/tribune-peers');
-  const binary = existsSync(cache)
-    ? readdirSync(cache).find((name) => name.startsWith('consul-'))
-    : undefined;
-  if (!binary) return undefined;
+export async function run(ctx: BenchContext): Promise<Section> {
+  const { systems, notes } = chooseSystems(['tribune', 'consul']);
+  const rounds = ctx.quick ? 1 : 3;
+  const seconds = ctx.quick ? 2 : 10;
+  const withDnsperf = dnsperfAvailable();
+  const results = await alternate(
+    rounds,
+    systems,
+    (system) => measure(system, seconds, withDnsperf),
+    ctx.log,
+  );
+  const values = (pick: (r: LoadResult) => number) =>
+    Object.fromEntries(systems.map((s) => [s.name, medianOf(results.get(s.name), pick)]));
+  const errors = systems.map((s) => `${s.name} ${results.get(s.name)!.reduce((n, r) => n + r.errors, 0)}`);
   return {
-    name: 'consul',
-    start: (host, httpPort, dnsPort) =>
-      spawn(join(cache, binary), ['agent', '-dev', ...agentFlags(host, httpPort, dnsPort)], {
-        stdio: 'ignore',
-      }),
+    benchmark: 'dns',
+    description: `One dev agent each, web.service.consul A (10 instances) over UDP, ${IN_FLIGHT} queries in flight, median of ${rounds} × ${seconds} s.`,
+    rows: [
+      { metric: 'queries/s', better: 'higher', values: values((r) => r.throughput) },
+      { metric: 'p50 ms', better: 'lower', digits: 2, values: values((r) => r.p50Ms) },
+      { metric: 'p99 ms', better: 'lower', digits: 2, values: values((r) => r.p99Ms) },
+    ],
+    notes: [
+      ...notes,
+      withDnsperf
+        ? 'Load generator: dnsperf (-c 4 -q 64 -T 1, per-query latencies from -v).'
+        : 'dnsperf is not installed (apt-get install dnsperf): the Node UDP generator (bench/load/dns-load.ts) ran instead.',
+      `errors (non-NOERROR answers and lost queries) over all rounds: ${errors.join(', ')}`,
+      CONSUL_SETTINGS,
+    ],
   };
 }
 
-const agentFlags = (host: string, httpPort: number, dnsPort: number) => [
-  '-bind',
-  host,
-  '-client',
-  host,
-  '-http-port',
-  String(httpPort),
-  '-dns-port',
-  String(dnsPort),
-  '-serf-lan-port',
-  String(dnsPort + 1),
-  '-serf-wan-port',
-  String(dnsPort + 2),
-  '-server-port',
-  String(dnsPort + 3),
-  '-node',
-  `bench-${host}`,
-];
-
-async function measure(system: System, durationMs: number, round: number): Promise<LoadResult> {
-  const host = `127.77.${round}.${system.name === 'tribune' ? 1 : 2}`;
-  const httpPort = 18500;
-  const dnsPort = 18600;
-  const child = system.start(host, httpPort, dnsPort);
+async function measure(system: BenchSystem, seconds: number, withDnsperf: boolean): Promise<LoadResult> {
+  const { cluster } = await startDevAgent(system.flavor!);
+  const member = cluster.members[0]!;
+  const control = new HttpTarget(member.url, 4);
+  const scratch = scratchDir('dns');
   try {
-    await waitForApi(host, httpPort);
-    for (let i = 0; i < 10; i++) {
-      const body = { Node: `web-${i}`, Address: `10.0.0.${i + 1}`, Service: { Service: 'web', Port: 8080 } };
-      await fetch(`http://${host}:${httpPort}/v1/catalog/register`, {
-        method: 'PUT',
-        body: JSON.stringify(body),
-      });
+    await awaitDevReady(member);
+    await registerInstances(control, 'web', 10, 1);
+    const server = { host: member.host, port: DNS_PORT };
+    const name = 'web.service.consul';
+    if (withDnsperf) {
+      await dnsperf(server, name, { seconds: 1, clients: 4, outstanding: IN_FLIGHT, scratch }); // warm-up
+      return await dnsperf(server, name, { seconds, clients: 4, outstanding: IN_FLIGHT, scratch });
     }
-    // Warm up, then measure.
-    await dnsLoad({ host, port: dnsPort }, 'web.service.consul', CONCURRENCY, 500);
-    return await dnsLoad({ host, port: dnsPort }, 'web.service.consul', CONCURRENCY, durationMs);
+    await dnsLoad(server, name, IN_FLIGHT, 1000);
+    return await dnsLoad(server, name, IN_FLIGHT, seconds * 1000);
   } finally {
-    child.kill('SIGKILL');
-  }
-}
-
-async function waitForApi(host: string, port: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://${host}:${port}/v1/status/leader`);
-      if (res.ok && (await res.text()) !== '""') return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`no agent answering on ${host}:${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-export async function run(quick: boolean): Promise<void> {
-  const systems = [tribune, consulReference()].filter((s): s is System => s !== undefined);
-  const rounds = quick ? 1 : 3;
-  const durationMs = quick ? 2000 : 10_000;
-  const results = new Map<string, LoadResult[]>(systems.map((s) => [s.name, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const system of systems) results.get(system.name)!.push(await measure(system, durationMs, round));
-  }
-  const best = (name: string) => results.get(name)!.reduce((a, b) => (b.qps > a.qps ? b : a));
-  console.log(
-    `bench dns: web.service.consul (10 instances), UDP, ${CONCURRENCY} in flight, ${rounds}×${durationMs / 1000}s`,
-  );
-  console.log('| system | queries/s | p50 ms | p99 ms | errors |');
-  console.log('|---|---|---|---|---|');
-  for (const system of systems) {
-    const r = best(system.name);
-    console.log(
-      `| ${system.name} | ${r.qps.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} |`,
-    );
-  }
-  if (systems.length > 1) {
-    const ours = best('tribune');
-    const theirs = best('consul');
-    console.log(
-      `ratio tribune/consul: qps ${(ours.qps / theirs.qps).toFixed(2)}, p99 ${(theirs.p99Ms / ours.p99Ms).toFixed(2)} (>1 is better)`,
-    );
-  } else {
-    console.log('consul reference binary not found in ~/.cache/tribune-peers: no ratio (Tribune alone)');
+    await control.close();
+    await cluster.destroy();
+    removeDir(scratch);
   }
 }

@@ -1,17 +1,12 @@
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import dnsPacket from 'dns-packet';
+import type { LoadResult } from './closed-loop.ts';
+import { Histogram } from './histogram.ts';
 
-// A UDP DNS load generator: `concurrency` queries in flight, each answered one sent again, for `durationMs`.
-// The same generator drives Tribune and the reference, so their figures compare.
-
-export interface LoadResult {
-  queries: number;
-  qps: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-}
+// A UDP DNS load generator in Node: `concurrency` queries in flight, each answered one sent again, for
+// `durationMs`. bench/dns uses dnsperf (load/dnsperf.ts) and falls back to this one only when dnsperf is not
+// installed; the same generator drives Tribune and the reference, so their figures compare.
 
 export async function dnsLoad(
   server: { host: string; port: number },
@@ -22,7 +17,7 @@ export async function dnsLoad(
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const pending = new Map<number, number>();
-  const latencies: number[] = [];
+  const latencies = new Histogram();
   let nextId = 1;
   let errors = 0;
   const deadline = performance.now() + durationMs;
@@ -44,7 +39,7 @@ export async function dnsLoad(
       const started = pending.get(id);
       if (started === undefined) return;
       pending.delete(id);
-      latencies.push(performance.now() - started);
+      latencies.recordMs(performance.now() - started);
       if ((message[3]! & 0x0f) !== 0) errors++;
       if (performance.now() < deadline) send();
       else if (pending.size === 0) resolve();
@@ -57,13 +52,11 @@ export async function dnsLoad(
   await done;
   const elapsed = (performance.now() - started) / 1000;
   socket.close();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
-    queries: latencies.length,
-    qps: latencies.length / elapsed,
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
+    ops: latencies.count,
+    throughput: latencies.count / elapsed,
+    p50Ms: latencies.quantileMs(0.5),
+    p99Ms: latencies.quantileMs(0.99),
     errors,
   };
 }
