@@ -43,7 +43,10 @@ export class LeaderElection {
     return this.lock.acquire(stop);
   }
 
-  /** Steps down, so another candidate can lead (after no lock-delay: the key is released, not lost). */
+  /**
+   * Steps down, so another candidate can lead at once (a released key has no lock-delay). Call it after a
+   * loss too: it stops renewing the session.
+   */
   resign(): Promise<void> {
     return this.lock.release();
   }
