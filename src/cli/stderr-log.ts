@@ -14,7 +14,6 @@ export function stderrLog(name: string) {
   return {
     error: (fields: Fields, message: string) => line('ERROR', fields, message),
     warn: (fields: Fields, message: string) => line('WARN', fields, message),
-    info: (fields: Fields, message: string) => line('INFO', fields, message),
     debug: () => undefined,
   };
 }
