@@ -5,13 +5,11 @@ import { parseDuration } from '../util/duration.ts';
 import { sleep } from '../util/sleep.ts';
 import { type ApiClient, ApiError, pathEscape } from './client.ts';
 
+/** What a lock's session is created with; the agent fills in the rest (its node, serfHealth, 15 s lock-delay). */
 export interface SessionEntry {
-  Name?: string;
-  TTL?: string;
+  Name: string;
+  TTL: string;
   Behavior?: 'release' | 'delete';
-  LockDelay?: string;
-  Node?: string;
-  Checks?: string[];
 }
 
 const createdSchema = z.object({ ID: z.string() });

@@ -1,8 +1,8 @@
 import type { ApiClient } from '../api/client.ts';
 import { Kv } from '../api/kv.ts';
 import { sleep } from '../util/sleep.ts';
-import { WaitBudget } from './monitor.ts';
 import { type HoldOptions, SessionHold, unlessStopped } from './session-hold.ts';
+import { WaitBudget } from './wait-budget.ts';
 
 // Consul's api.Lock, the client side of leader election: a session acquires one key, flagged so a semaphore
 // at the same key is detected. Waiting is a blocking read until the key is free; an acquire refused while

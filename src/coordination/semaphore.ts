@@ -1,7 +1,7 @@
 import type { ApiClient } from '../api/client.ts';
 import { joinKey, Kv, type KvPair } from '../api/kv.ts';
-import { WaitBudget } from './monitor.ts';
 import { type HoldOptions, SessionHold, unlessStopped } from './session-hold.ts';
+import { WaitBudget } from './wait-budget.ts';
 
 // Consul's api.Semaphore: up to Limit holders under one prefix. Each contender writes `<prefix>/<session>`
 // with its session (a delete-behavior session, so the key goes with it), and `<prefix>/.lock` holds

@@ -35,7 +35,7 @@ export abstract class SessionHold {
   protected constructor(
     protected readonly client: ApiClient,
     private readonly holdOptions: HoldOptions,
-    private readonly ownSession: SessionEntry & { Name: string; TTL: string },
+    private readonly ownSession: SessionEntry,
     private readonly errors: HoldErrors,
   ) {}
 

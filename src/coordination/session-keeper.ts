@@ -11,7 +11,7 @@ export class SessionKeeper {
     private readonly stopRenewal: AbortController,
   ) {}
 
-  static async start(client: ApiClient, entry: SessionEntry & { TTL: string }): Promise<SessionKeeper> {
+  static async start(client: ApiClient, entry: SessionEntry): Promise<SessionKeeper> {
     const sessions = new Sessions(client);
     const id = await sessions.create(entry);
     const stop = new AbortController();

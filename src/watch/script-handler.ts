@@ -61,6 +61,7 @@ export function scriptHandler(options: ScriptHandlerOptions): WatchHandler {
       clearTimeout(timer);
       signal.removeEventListener('abort', stop);
     }
-    if (child.stdout) log.debug({ watch_handler: handler, output: output.text() }, 'watch handler output');
+    // Captured output (the agent's handlers) goes to the log at debug level, as Consul's agent logs it.
+    if (!inherit) log.debug({ watch_handler: handler, output: output.text() }, 'watch handler output');
   };
 }
