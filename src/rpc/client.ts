@@ -13,6 +13,7 @@ import {
 } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, type FrameLimits } from './limits.ts';
 import { RpcClientMetrics } from './metrics.ts';
+import { PING_METHOD } from './server.ts';
 import { Credit } from './stream.ts';
 import { parseAddress, type Transport, tcpTransport } from './transport.ts';
 
@@ -33,6 +34,19 @@ export interface RpcClientOptions {
   backoff?: { minMs: number; maxMs: number };
   /** Largest payload piece of a stream; default 256 KiB. */
   streamChunkBytes?: number;
+  /**
+   * One-way messages waiting to reach the server (dialing or in the socket's buffer) beyond which more are
+   * dropped; default 64 MiB. A peer behind a black hole keeps its connection for minutes, and without a
+   * bound everything sent to it meanwhile would pile up in memory and arrive at once when the link heals.
+   */
+  maxQueuedMessageBytes?: number;
+  /**
+   * A connection carrying only one-way messages hears nothing back, so a peer behind a black hole looks
+   * connected while TCP retransmits into it for minutes. After `afterMs` of sending without hearing
+   * anything, a ping must be answered within `timeoutMs`, or the connection is dropped and the next message
+   * dials afresh. Default 2 s and 5 s (a loaded peer may be slow to answer; a false alarm costs a reconnect).
+   */
+  livenessProbe?: { afterMs: number; timeoutMs: number };
 }
 
 export interface CallOptions {
@@ -74,6 +88,13 @@ export class RpcClient {
   private readonly timeoutMs: number;
   private readonly backoff: { minMs: number; maxMs: number };
   private readonly chunkBytes: number;
+  private readonly maxQueuedMessageBytes: number;
+  /** Bytes of one-way messages encoded while the connection was still being dialled. */
+  private dialQueuedBytes = 0;
+  private readonly livenessProbe: { afterMs: number; timeoutMs: number };
+  /** When the current connection last delivered anything from the server (or opened). */
+  private heardAt = 0;
+  private probing = false;
   private readonly pending = new Map<number, PendingCall>();
   private lastId = 0;
   private connection: RpcConnection | undefined;
@@ -94,6 +115,8 @@ export class RpcClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.backoff = options.backoff ?? { minMs: 50, maxMs: 5000 };
     this.chunkBytes = options.streamChunkBytes ?? 256 * 1024;
+    this.maxQueuedMessageBytes = options.maxQueuedMessageBytes ?? 64 * 1024 * 1024;
+    this.livenessProbe = options.livenessProbe ?? { afterMs: 2000, timeoutMs: 5000 };
     if (this.chunkBytes < 1 || this.chunkBytes + CHUNK_ENVELOPE_BYTES > this.limits.maxFrameBytes) {
       throw new Error(`streamChunkBytes must be between 1 and maxFrameBytes - ${CHUNK_ENVELOPE_BYTES}`);
     }
@@ -109,10 +132,24 @@ export class RpcClient {
    * is dropped, as a lost packet would be; the protocol using it (Raft) retries on its own schedule.
    */
   send(method: string, body: unknown): void {
+    const queued = this.dialQueuedBytes + (this.connection?.bufferedBytes ?? 0);
+    if (queued >= this.maxQueuedMessageBytes) {
+      this.metrics.droppedMessages.inc();
+      this.logger.debug({ method, queued }, 'rpc: message dropped: the server is not taking what was sent');
+      return;
+    }
     const frame = encodeEnvelope({ kind: 'message', method, body }, this.limits.maxFrameBytes);
+    this.dialQueuedBytes += frame.length;
     this.connect().then(
-      (connection) => connection.write(frame),
-      (error: unknown) => this.logger.debug({ method, err: messageOf(error) }, 'rpc: message dropped'),
+      (connection) => {
+        this.dialQueuedBytes -= frame.length;
+        connection.write(frame);
+        this.probeIfSilent(connection);
+      },
+      (error: unknown) => {
+        this.dialQueuedBytes -= frame.length;
+        this.logger.debug({ method, err: messageOf(error) }, 'rpc: message dropped');
+      },
     );
   }
 
@@ -206,7 +243,23 @@ export class RpcClient {
     }
   }
 
+  /** Checks with a ping that a connection we keep sending on, and hear nothing from, still reaches the server. */
+  private probeIfSilent(connection: RpcConnection): void {
+    if (this.probing || Date.now() - this.heardAt < this.livenessProbe.afterMs) return;
+    this.probing = true;
+    this.call(PING_METHOD, null, { timeoutMs: this.livenessProbe.timeoutMs })
+      .catch((error: unknown) => {
+        if (!(error instanceof RpcTimeoutError) || this.connection !== connection) return;
+        this.logger.warn('rpc: the server does not answer a ping; reconnecting');
+        connection.close(new RpcConnectionError(this.address, 'no answer to a ping'));
+      })
+      .finally(() => {
+        this.probing = false;
+      });
+  }
+
   private receive(connection: RpcConnection, envelope: Envelope): void {
+    if (connection === this.connection) this.heardAt = Date.now();
     switch (envelope.kind) {
       case 'response': {
         // A response to a call that timed out finds nothing pending and is dropped.
@@ -274,6 +327,7 @@ export class RpcClient {
       throw new RpcConnectionError(this.address, 'client closed');
     }
     this.failures = 0;
+    this.heardAt = Date.now();
     const connection: RpcConnection = new RpcConnection(socket, this.limits, {
       receive: (envelope) => this.receive(connection, envelope),
       closed: (error) => this.lost(connection, error),

@@ -62,6 +62,11 @@ export class RpcConnection {
     return this.socket.destroyed;
   }
 
+  /** Bytes written but still waiting in the socket's buffer. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /**
    * Queues a frame. Frames written in the same tick go out in one syscall. Returns false when the socket's
    * buffer is full: a sender of bulk data should then wait for drained().

@@ -32,10 +32,17 @@ export class RpcServerMetrics {
 export class RpcClientMetrics {
   readonly calls: Counter;
   readonly failures: Counter;
+  readonly droppedMessages: Counter;
 
   constructor(registry: Registry) {
     this.calls = counter(registry, 'consul_client_rpc', 'RPC calls made to servers');
     this.failures = counter(registry, 'consul_client_rpc_failed', 'RPC calls to servers that failed');
+    // No Consul counterpart: Consul's Raft transport blocks the sender instead of dropping.
+    this.droppedMessages = counter(
+      registry,
+      'tribune_rpc_messages_dropped',
+      'One-way messages dropped because too much sent to the server was still queued',
+    );
   }
 }
 

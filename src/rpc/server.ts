@@ -39,6 +39,9 @@ export interface RpcServerOptions {
   limits?: Partial<ServerLimits>;
 }
 
+/** Answers true on every server: a liveness check that needs nothing but a working connection. */
+export const PING_METHOD = 'Status.Ping';
+
 export class RpcServer {
   readonly metrics: RpcServerMetrics;
   private readonly handlers = new Map<string, Handler>();
@@ -63,6 +66,8 @@ export class RpcServer {
       metrics: this.metrics,
     };
     this.server = (options.transport ?? tcpTransport).createServer((socket) => this.accept(socket));
+    // Consul's name; clients use it to tell a live peer from a black hole (see RpcClient's liveness probe).
+    this.handle(PING_METHOD, () => true);
     // Emitted only by TLS servers: a failed handshake never becomes a session.
     this.server.on('tlsClientError', (error: Error, socket: Socket) => {
       this.metrics.reject('tls');

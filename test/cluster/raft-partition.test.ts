@@ -17,6 +17,10 @@ import { checkKvHistory } from '../sim/linearizability.ts';
 // while clients on every server keep reading and writing: the minority refuses writes and non-stale reads,
 // the majority elects a leader and serves, and after healing all servers converge. The clients' history
 // must pass the linearizability checker.
+//
+// The partition lasts until autopilot has removed the old leader as dead (30 s), so healing also covers
+// its return: it asks to be added back, with a log that diverged, and every heartbeat the new leader sent
+// it meanwhile arrives at once (that flood once stalled the leader).
 
 const unavailable = netlabUnavailable();
 if (unavailable && process.env.TRIBUNE_REQUIRE_PEERS === '1') {
@@ -127,6 +131,15 @@ describe('a partition of the leader from the majority', { skip: unavailable || u
     assert.equal(stale.headers.get('x-consul-knownleader'), 'false');
     const majorityWrite = await api(newLeader.httpAddr, 'PUT', '/v1/kv/majority', 'y');
     assert.equal(majorityWrite.text, 'true');
+    await eventually(
+      'autopilot removes the cut-off server',
+      async () => {
+        const res = await api(newLeader.httpAddr, 'GET', '/v1/operator/raft/configuration?stale');
+        const { Servers } = res.json<{ Servers: { Address: string }[] }>();
+        return Servers.some((s) => s.Address === oldLeader.rpcAddress) ? undefined : true;
+      },
+      60_000,
+    );
 
     lab.heal();
     t.diagnostic(`partitioned for ${Math.round(performance.now() - partitionedAt)} ms`);

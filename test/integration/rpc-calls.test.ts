@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { RpcClient } from '../../src/rpc/client.ts';
+import { Registry } from 'prom-client';
+import { RpcClient } from '../../src/rpc/client.ts';
 import { RpcConnectionError, RpcEncodeError, RpcRemoteError, RpcTimeoutError } from '../../src/rpc/errors.ts';
 import { RpcPool } from '../../src/rpc/pool.ts';
 import { RATE_LIMIT_ERROR, type RequestContext } from '../../src/rpc/session.ts';
@@ -209,6 +212,60 @@ describe('rpc connections', () => {
     assert.equal(answer, 'after');
     client.close();
     await second.server.close();
+  });
+
+  test('one-way messages to a server that stops reading are dropped once the queue bound is reached', async () => {
+    // A black hole: the server accepts the connection and never reads, as a partitioned peer's kernel
+    // stops acknowledging. What the client queues for it must stay bounded.
+    const sockets: net.Socket[] = [];
+    const hole = net.createServer((socket) => {
+      socket.pause();
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => hole.listen(0, HOST, resolve));
+    const { port } = hole.address() as net.AddressInfo;
+    const registry = new Registry();
+    const limit = 1024 * 1024;
+    const client = new RpcClient(`${HOST}:${port}`, {
+      logger: silent,
+      registry,
+      maxQueuedMessageBytes: limit,
+    });
+    const payload = 'x'.repeat(64 * 1024);
+    client.send('Test.Note', payload);
+    await once(hole, 'connection');
+    for (let i = 0; i < 1000; i++) {
+      client.send('Test.Note', payload);
+      // Let the socket move what it can into the kernel, as a steady sender would.
+      if (i % 50 === 0) await sleep(1);
+    }
+    const dropped = await counter(registry, 'tribune_rpc_messages_dropped');
+    // The kernel's buffers on both ends take some megabytes; everything past them and the bound is dropped.
+    assert.ok(dropped >= 500, `only ${dropped} of 1,000 messages of 64 KiB dropped`);
+    client.close();
+    for (const socket of sockets) socket.destroy();
+    hole.close();
+  });
+
+  test('a connection that carries messages but never answers a ping is dropped and dialled afresh', async () => {
+    const sockets: net.Socket[] = [];
+    const hole = net.createServer((socket) => {
+      socket.pause();
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => hole.listen(0, HOST, resolve));
+    const { port } = hole.address() as net.AddressInfo;
+    const client = new RpcClient(`${HOST}:${port}`, {
+      logger: silent,
+      livenessProbe: { afterMs: 50, timeoutMs: 100 },
+    });
+    const sender = setInterval(() => client.send('Test.Note', 'hello?'), 10);
+    await once(hole, 'connection');
+    await within(2000, once(hole, 'connection'), 'a second connection after the unanswered ping');
+    clearInterval(sender);
+    client.close();
+    for (const socket of sockets) socket.destroy();
+    hole.close();
   });
 
   test('the pool keeps one client per address and forgets removed ones', async () => {

@@ -276,6 +276,36 @@ test('an unreachable follower goes back to probing', () => {
   assert.equal(leader.status().peers.find((peer) => peer.id === 'n2')?.state, 'probe');
 });
 
+test('a flood of stale heartbeat answers after a partition heals sends the probe once, not once per answer', () => {
+  const members = cluster(['n1', 'n2', 'n3']);
+  elect(members, 'n1');
+  settle(members);
+  const leader = members.get('n1')!;
+  // n3 is cut off: what n1 sends it piles up (a black hole keeps the TCP connection), and n1 probes it.
+  leader.node.reportUnreachable('n3');
+  const queued: Message[] = [];
+  for (let i = 0; i < 100; i++) {
+    if (i % 20 === 0) propose(members, 'n1', `while-cut-${i}`);
+    leader.node.tick();
+    settle(members, (m) => {
+      if (m.to !== 'n3') return true;
+      queued.push(m);
+      return false;
+    });
+  }
+  assert.ok(queued.filter((m) => m.type === 'heartbeat').length >= 10, 'heartbeats queued for n3');
+  // The link heals: n3 gets everything at once and answers each message; n1 takes every answer.
+  const follower = members.get('n3')!;
+  for (const message of queued) follower.node.step(message);
+  for (const answer of follower.drain()) leader.node.step(answer);
+  const sent = leader.drain();
+  const appends = sent.filter((m) => m.type === 'append' && m.to === 'n3');
+  assert.ok(appends.length <= 1, `${appends.length} appends to n3 for one flood of answers`);
+  for (const message of sent) members.get(message.to)!.node.step(message);
+  settle(members);
+  assert.equal(follower.node.commit, leader.node.commit);
+});
+
 test('a learner never campaigns, and a leader that removes itself steps down once that commits', () => {
   const members = cluster(['n1', 'n2', 'n3']);
   elect(members, 'n1');

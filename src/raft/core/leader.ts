@@ -151,7 +151,7 @@ export class Leader {
     if (!progress) return;
     progress.lastContact = this.host.now;
     this.acknowledgeRound(progress, m.round);
-    if (m.type === 'heartbeat-response') this.onHeartbeatResponse(m.from, progress);
+    if (m.type === 'heartbeat-response') this.onHeartbeatResponse(m.from, progress, m.round);
     else if (m.success) this.onAppendAccepted(m.from, progress, m.index);
     else this.onAppendRejected(m.from, progress, m);
   }
@@ -300,8 +300,12 @@ export class Leader {
     if (progress.reject(m.index, nextProbe)) this.sendAppend(from, true);
   }
 
-  private onHeartbeatResponse(from: NodeId, progress: Progress): void {
-    // The follower is there: resume a paused probe, and if every ack of a full window got lost, free a slot.
+  private onHeartbeatResponse(from: NodeId, progress: Progress, round: number): void {
+    // Only an answer to a heartbeat sent after the last append says that append's answer is lost. Older
+    // ones arrive in floods when a partition heals (every heartbeat queued meanwhile is answered at once),
+    // and each would send the same append again.
+    if (round <= progress.lastAppendRound) return;
+    // Resume a paused probe, and if every ack of a full window got lost, free a slot.
     progress.probeSent = false;
     if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirst();
     // An empty append makes a follower that lost the tail of the log reject, which restarts probing.
@@ -341,7 +345,7 @@ export class Leader {
     const round = this.reads.stamp();
     this.host.send({ type: 'append', to, prevIndex, prevTerm, entries, commit: log.committed, round });
     const bytes = entries.reduce((sum, entry) => sum + entryBytes(entry), 0);
-    progress.sent(prevIndex + entries.length, entries.length, bytes);
+    progress.sent(round, prevIndex + entries.length, entries.length, bytes);
     return entries.length > 0;
   }
 

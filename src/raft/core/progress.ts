@@ -14,6 +14,11 @@ export class Progress {
   state: ReplicationState = 'probe';
   /** In probe state: an append is out; wait for its answer or a heartbeat's before sending another. */
   probeSent = false;
+  /**
+   * The heartbeat round stamped on the last append sent. A heartbeat answer from a later round shows the
+   * follower got past that append (one connection keeps order), so a missing append answer was lost.
+   */
+  lastAppendRound = 0;
   /** In snapshot state: the index of the snapshot being sent. */
   pendingSnapshot = 0;
   /** The leader's tick when the follower last answered anything. */
@@ -82,8 +87,9 @@ export class Progress {
     return true;
   }
 
-  /** Records an append sent with entries up to `lastIndex` (`count` entries, `bytes` in size). */
-  sent(lastIndex: number, count: number, bytes: number): void {
+  /** Records an append stamped `round`, with entries up to `lastIndex` (`count` entries, `bytes` in size). */
+  sent(round: number, lastIndex: number, count: number, bytes: number): void {
+    this.lastAppendRound = round;
     if (this.state === 'replicate') {
       if (count === 0) return;
       this.inflights.add(lastIndex, bytes);
