@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually } from './http.ts';
+import { type DevAgent, startDevAgent } from './dev-agent.ts';
+import { api, eventually } from './http.ts';
 
 // `tribune lock` processes whose children record "start <id>", "stop <id>" (and "term <id>" when sent
 // SIGTERM) in one shared file, each child running until the test releases it.
@@ -102,4 +104,38 @@ export class LockChildren {
     );
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+export interface KvPair {
+  Key: string;
+  Flags: number;
+  Session?: string;
+  Value: string | null;
+}
+
+/** The pairs under `prefix` (none: an empty list). */
+export async function kvPairs(addr: string, prefix: string): Promise<KvPair[]> {
+  const res = await api(addr, 'GET', `/v1/kv/${prefix}?recurse`);
+  return res.status === 404 ? [] : res.json<KvPair[]>();
+}
+
+/** The raw text of the pairs under `prefix`, so 64-bit flags are compared exactly. */
+export async function rawKvPairs(addr: string, prefix: string): Promise<string> {
+  return (await api(addr, 'GET', `/v1/kv/${prefix}?recurse`)).text;
+}
+
+/** Hooks for a suite of lock tests: one dev agent for the suite, fresh lock processes for each test. */
+export function lockSuite(): { readonly agent: DevAgent; readonly children: LockChildren } {
+  const suite = {} as { agent: DevAgent; children: LockChildren };
+  before(async () => {
+    suite.agent = await startDevAgent();
+  });
+  beforeEach(() => {
+    suite.children = new LockChildren(suite.agent.httpAddr);
+  });
+  afterEach(() => suite.children.cleanup());
+  after(async () => {
+    await suite.agent?.stop();
+  });
+  return suite;
 }

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { RpcConnectionError, RpcEncodeError, RpcRemoteError, RpcTimeoutError } from '../../src/rpc/errors.ts';
 import { RpcPool } from '../../src/rpc/pool.ts';
 import { RATE_LIMIT_ERROR, type RequestContext } from '../../src/rpc/session.ts';
-import { counter, silent, sleep, startServer, type TestServer, within } from './rpc-harness.ts';
+import { blackHole, counter, silent, sleep, startServer, type TestServer, within } from './rpc-harness.ts';
 
 // Calls over real sockets on 127.0.83.1: multiplexing, ordering, timeouts, errors, one-way messages,
 // reconnection and the per-connection in-flight limit.
@@ -217,23 +216,17 @@ describe('rpc connections', () => {
   test('one-way messages to a server that stops reading are dropped once the queue bound is reached', async () => {
     // A black hole: the server accepts the connection and never reads, as a partitioned peer's kernel
     // stops acknowledging. What the client queues for it must stay bounded.
-    const sockets: net.Socket[] = [];
-    const hole = net.createServer((socket) => {
-      socket.pause();
-      sockets.push(socket);
-    });
-    await new Promise<void>((resolve) => hole.listen(0, HOST, resolve));
-    const { port } = hole.address() as net.AddressInfo;
+    const hole = await blackHole(HOST);
     const registry = new Registry();
     const limit = 1024 * 1024;
-    const client = new RpcClient(`${HOST}:${port}`, {
+    const client = new RpcClient(hole.address, {
       logger: silent,
       registry,
       maxQueuedMessageBytes: limit,
     });
     const payload = 'x'.repeat(64 * 1024);
     client.send('Test.Note', payload);
-    await once(hole, 'connection');
+    await once(hole.server, 'connection');
     for (let i = 0; i < 1000; i++) {
       client.send('Test.Note', payload);
       // Let the socket move what it can into the kernel, as a steady sender would.
@@ -243,28 +236,20 @@ describe('rpc connections', () => {
     // The kernel's buffers on both ends take some megabytes; everything past them and the bound is dropped.
     assert.ok(dropped >= 500, `only ${dropped} of 1,000 messages of 64 KiB dropped`);
     client.close();
-    for (const socket of sockets) socket.destroy();
     hole.close();
   });
 
   test('a connection that carries messages but never answers a ping is dropped and dialled afresh', async () => {
-    const sockets: net.Socket[] = [];
-    const hole = net.createServer((socket) => {
-      socket.pause();
-      sockets.push(socket);
-    });
-    await new Promise<void>((resolve) => hole.listen(0, HOST, resolve));
-    const { port } = hole.address() as net.AddressInfo;
-    const client = new RpcClient(`${HOST}:${port}`, {
+    const hole = await blackHole(HOST);
+    const client = new RpcClient(hole.address, {
       logger: silent,
       livenessProbe: { afterMs: 50, timeoutMs: 100 },
     });
     const sender = setInterval(() => client.send('Test.Note', 'hello?'), 10);
-    await once(hole, 'connection');
-    await within(2000, once(hole, 'connection'), 'a second connection after the unanswered ping');
+    await once(hole.server, 'connection');
+    await within(2000, once(hole.server, 'connection'), 'a second connection after the unanswered ping');
     clearInterval(sender);
     client.close();
-    for (const socket of sockets) socket.destroy();
     hole.close();
   });
 

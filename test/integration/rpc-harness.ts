@@ -46,6 +46,25 @@ export async function counter(registry: Registry, name: string, labels: Record<s
     .reduce((sum, value) => sum + value.value, 0);
 }
 
+/** A server that accepts connections and never reads from them, as a peer behind a black hole. */
+export async function blackHole(host: string) {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    socket.pause();
+    sockets.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    server,
+    address: `${host}:${port}`,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A plain socket to a server, recording decoded frames it receives and whether it has been closed. */
