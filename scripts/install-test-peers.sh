@@ -45,6 +45,21 @@ fail() {
   exit 1
 }
 
+# A cold build of all five fills about 9 GB (5.3 GB Go build cache, 3 GB modules, 0.4 GB binaries): say so
+# up front rather than let the compiler die of a full disk halfway through.
+NEEDED_GB=10
+disk_checked=""
+check_disk() {
+  [ -n "$disk_checked" ] && return 0
+  disk_checked=1
+  local cache free_gb
+  cache="$(go env GOCACHE)"
+  mkdir -p "$cache"
+  free_gb=$(($(df -Pk "$cache" | awk 'NR == 2 { print $4 }') / 1024 / 1024))
+  [ "$free_gb" -ge "$NEEDED_GB" ] ||
+    fail "building the reference systems needs about $NEEDED_GB GB free; $cache has $free_gb GB"
+}
+
 # build NAME WRAPPER_DIR MODULE PACKAGE [-X ...]: builds PACKAGE inside scripts/peers/WRAPPER_DIR unless
 # the cached binary exists. The binary is renamed into place only once it built and reported its version.
 build() {
@@ -58,6 +73,7 @@ build() {
   grep -Eq "^[[:space:]]*(require[[:space:]]+)?$module v$version( |$)" "$dir/go.mod" ||
     fail "$dir/go.mod does not require $module v$version, as scripts/peers/versions.env pins: update both together"
   command -v go >/dev/null || fail "building $name needs the Go toolchain (go) on PATH"
+  check_disk
 
   # Logs and half-built binaries live in logs/, so only finished binaries are named <name>-<version>.
   mkdir -p "$TRIBUNE_PEERS_DIR/logs"
