@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { BenchContext, Section } from './context.ts';
 import { HttpTarget } from './load/http-client.ts';
-import { alternate, medianOf, retrying } from './rounds.ts';
+import { alternate, medianOf, retrying, roundCount } from './rounds.ts';
 import { CONSUL_SETTINGS } from './systems/consul.ts';
 import { awaitDevReady, startDevAgent } from './systems/consul-api.ts';
 import { awaitQuiet } from './systems/cpu.ts';
@@ -23,7 +23,7 @@ interface Result {
 
 export async function run(ctx: BenchContext): Promise<Section> {
   const { systems, notes } = chooseSystems(['tribune', 'consul']);
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = roundCount(ctx.quick ? 1 : 3);
   const distinct = ctx.quick ? 1000 : 10_000;
   const hot = ctx.quick ? 100 : 1000;
   const results = await alternate(rounds, systems, (system) => measure(system, distinct, hot), ctx.log);

@@ -2,7 +2,7 @@ import type { BenchContext, Section } from './context.ts';
 import { registerInstances } from './load/catalog.ts';
 import { closedLoop, type LoadResult } from './load/closed-loop.ts';
 import { HttpTarget } from './load/http-client.ts';
-import { alternate, medianOf } from './rounds.ts';
+import { alternate, clientCpuSummary, errorSummary, medianOf, roundCount } from './rounds.ts';
 import { clusterRss } from './systems/cluster.ts';
 import { CONSUL_SETTINGS } from './systems/consul.ts';
 import { type BenchSystem, chooseSystems } from './systems/index.ts';
@@ -20,7 +20,7 @@ interface Result extends LoadResult {
 
 export async function run(ctx: BenchContext): Promise<Section> {
   const { systems, notes } = chooseSystems(['tribune', 'consul']);
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = roundCount(ctx.quick ? 1 : 3);
   const instances = ctx.quick ? 500 : 5000;
   const durationMs = ctx.quick ? 1500 : 10_000;
   const warmupMs = ctx.quick ? 300 : 2000;
@@ -32,7 +32,6 @@ export async function run(ctx: BenchContext): Promise<Section> {
   );
   const values = (pick: (r: Result) => number) =>
     Object.fromEntries(systems.map((s) => [s.name, medianOf(results.get(s.name), pick)]));
-  const errors = systems.map((s) => `${s.name} ${results.get(s.name)!.reduce((n, r) => n + r.errors, 0)}`);
   return {
     benchmark: 'catalog',
     description: `3-server clusters, ${instances.toLocaleString('en-US')} instances of web (${instances / PER_NODE} nodes × ${PER_NODE}), GET /v1/health/service/web?passing on the leader over ${CONNECTIONS} connections, median of ${rounds} × ${durationMs / 1000} s.`,
@@ -45,7 +44,8 @@ export async function run(ctx: BenchContext): Promise<Section> {
       ...notes,
       'Instances registered without checks (so all pass); each answer carries every instance with its node.',
       'RSS is the sum over the three servers, read after the query load.',
-      `errors over all rounds: ${errors.join(', ')}`,
+      `errors over all rounds: ${errorSummary(results)}`,
+      `load generator CPU, cores (2 on this machine): ${clientCpuSummary(results)}`,
       CONSUL_SETTINGS,
     ],
   };

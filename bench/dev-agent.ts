@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { BenchContext, Section } from './context.ts';
-import { alternate, medianOf } from './rounds.ts';
+import { alternate, medianOf, roundCount } from './rounds.ts';
 import { awaitDevReady, startDevAgent } from './systems/consul-api.ts';
 import { type BenchSystem, chooseSystems } from './systems/index.ts';
 import { sleep } from './systems/net.ts';
@@ -15,7 +15,7 @@ interface Result {
 
 export async function run(ctx: BenchContext): Promise<Section> {
   const { systems, notes } = chooseSystems(['tribune', 'consul']);
-  const rounds = ctx.quick ? 1 : 5;
+  const rounds = roundCount(ctx.quick ? 1 : 5);
   const results = await alternate(rounds, systems, measure, ctx.log);
   const values = (pick: (r: Result) => number) =>
     Object.fromEntries(systems.map((s) => [s.name, medianOf(results.get(s.name), pick)]));

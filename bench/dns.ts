@@ -4,7 +4,7 @@ import type { LoadResult } from './load/closed-loop.ts';
 import { dnsLoad } from './load/dns-load.ts';
 import { dnsperf, dnsperfAvailable } from './load/dnsperf.ts';
 import { HttpTarget } from './load/http-client.ts';
-import { alternate, medianOf } from './rounds.ts';
+import { alternate, medianOf, roundCount } from './rounds.ts';
 import { CONSUL_SETTINGS } from './systems/consul.ts';
 import { awaitDevReady, startDevAgent } from './systems/consul-api.ts';
 import { type BenchSystem, chooseSystems } from './systems/index.ts';
@@ -19,7 +19,7 @@ const DNS_PORT = 8600;
 
 export async function run(ctx: BenchContext): Promise<Section> {
   const { systems, notes } = chooseSystems(['tribune', 'consul']);
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = roundCount(ctx.quick ? 1 : 3);
   const seconds = ctx.quick ? 2 : 10;
   const withDnsperf = dnsperfAvailable();
   const results = await alternate(

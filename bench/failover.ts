@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BenchContext, Section } from './context.ts';
 import { type KvDriver, kvDriver, smallValue } from './load/kv.ts';
-import { alternate, medianOf } from './rounds.ts';
+import { alternate, medianOf, roundCount } from './rounds.ts';
 import type { Cluster } from './systems/cluster.ts';
 import { CONSUL_SETTINGS } from './systems/consul.ts';
 import { ETCD_SETTINGS } from './systems/etcd.ts';
@@ -25,7 +25,7 @@ interface Result {
 
 export async function run(ctx: BenchContext): Promise<Section> {
   const { systems, notes } = chooseSystems(['tribune', 'consul', 'etcd']);
-  const rounds = ctx.quick ? 1 : 5;
+  const rounds = roundCount(ctx.quick ? 1 : 5);
   const results = await alternate(
     rounds,
     systems,

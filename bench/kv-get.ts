@@ -2,7 +2,7 @@ import type { BenchContext, Section } from './context.ts';
 import { closedLoop, type LoadResult } from './load/closed-loop.ts';
 import { type KvDriver, kvDriver, type ReadMode, smallValue } from './load/kv.ts';
 import type { Row } from './report/table.ts';
-import { alternate, medianOf, retrying } from './rounds.ts';
+import { alternate, clientCpuSummary, errorSummary, medianOf, retrying, roundCount } from './rounds.ts';
 import type { SystemName } from './systems/cluster.ts';
 import { CONSUL_SETTINGS } from './systems/consul.ts';
 import { type BenchSystem, chooseSystems } from './systems/index.ts';
@@ -23,7 +23,7 @@ type Result = Partial<Record<ReadMode, LoadResult>>;
 
 export async function run(ctx: BenchContext): Promise<Section> {
   const { systems, notes } = chooseSystems(['tribune', 'consul', 'etcd']);
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = roundCount(ctx.quick ? 1 : 3);
   const durationMs = ctx.quick ? 1500 : 5000;
   const warmupMs = ctx.quick ? 300 : 1000;
   const keys = ctx.quick ? 256 : 1000;
@@ -46,19 +46,19 @@ export async function run(ctx: BenchContext): Promise<Section> {
       values: valuesFor(systems, results, mode, (r) => r.p99Ms),
     },
   ]);
-  const errors = systems.map(
-    (s) =>
-      `${s.name} ${results.get(s.name)!.reduce((n, r) => n + Object.values(r).reduce((m, x) => m + x.errors, 0), 0)}`,
+  const flat = new Map(
+    [...results].map(([name, rounds]) => [name, rounds.flatMap((r) => Object.values(r) as LoadResult[])]),
   );
   return {
     benchmark: 'kv-get',
-    description: `3-server clusters, ${CONNECTIONS} connections, random keys among ${keys} preloaded 16-byte values, median of ${rounds} × ${durationMs / 1000} s per read mode (after ${warmupMs / 1000} s warm-up).`,
+    description: `3-server clusters, ${CONNECTIONS} requests in flight (connections: see notes), random keys among ${keys} preloaded 16-byte values, median of ${rounds} × ${durationMs / 1000} s per read mode (after ${warmupMs / 1000} s warm-up).`,
     rows,
     notes: [
       ...notes,
-      'Tribune and Consul: all connections to the leader (HTTP GET /v1/kv/<key>[?consistent|?stale]); etcd: gRPC KV.Range over connections spread round-robin across the 3 members (linearizable reads by ReadIndex through the leader, serializable ones from the member asked). etcd has no leader-lease read: no etcd figure in the default rows.',
+      'Tribune and Consul: 64 HTTP keep-alive connections, all to the leader (GET /v1/kv/<key>[?consistent|?stale]). etcd: 64 concurrent gRPC KV.Range requests over one HTTP/2 connection per member, round-robin across the 3 members as its Go client does (linearizable reads by ReadIndex through the leader, serializable ones from the member asked). etcd has no leader-lease read: no etcd figure in the default rows.',
       CONSUL_SETTINGS,
-      `errors over all rounds: ${errors.join(', ')}`,
+      `errors over all rounds: ${errorSummary(flat)}`,
+      `load generator CPU, cores (2 on this machine): ${clientCpuSummary(flat)}`,
     ],
   };
 }

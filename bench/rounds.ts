@@ -21,6 +21,11 @@ export async function alternate<S extends { name: string }, T>(
   return results;
 }
 
+/** A benchmark's round count; TRIBUNE_BENCH_ROUNDS overrides it (e.g. one full-length round to profile). */
+export function roundCount(rounds: number): number {
+  return Number(process.env.TRIBUNE_BENCH_ROUNDS) || rounds;
+}
+
 export function median(values: number[]): number {
   const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (finite.length === 0) return Number.NaN;
@@ -52,4 +57,24 @@ export async function retrying<T>(step: () => Promise<T>, attempts = 50, delayMs
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
+}
+
+/** "tribune 0, consul 3 (first: …)" over every round's results, for a section's notes. */
+export function errorSummary<T extends { errors: number; firstError?: string }>(
+  results: Map<string, T[]>,
+): string {
+  return [...results]
+    .map(([name, rounds]) => {
+      const errors = rounds.reduce((n, r) => n + r.errors, 0);
+      const first = rounds.find((r) => r.firstError)?.firstError;
+      return `${name} ${errors}${first ? ` (first: ${first.slice(0, 160)})` : ''}`;
+    })
+    .join(', ');
+}
+
+/** "tribune 0.9, consul 0.7": the load generator's CPU (cores) per system, median over rounds. */
+export function clientCpuSummary<T extends { clientCores?: number }>(results: Map<string, T[]>): string {
+  return [...results]
+    .map(([name, rounds]) => `${name} ${medianOf(rounds, (r) => r.clientCores ?? Number.NaN).toFixed(2)}`)
+    .join(', ');
 }

@@ -1,7 +1,7 @@
 import type { BenchContext, Section } from './context.ts';
 import { resultsDir, writeResults } from './report/results.ts';
 import { sectionMarkdown, summaryTable } from './report/table.ts';
-import { distIsStale, tribuneEntry } from './systems/tribune.ts';
+import { distIsStale, tribuneEntry, tribuneVersion } from './systems/tribune.ts';
 
 // `npm run bench [-- <name>...] [--quick]`: runs bench/<name>.ts (every benchmark when none is named) and
 // prints each one's table. A full run of every benchmark rewrites bench/results/latest.md and ratios.png;
@@ -19,7 +19,9 @@ for (const name of names) {
   }
 }
 const selected = names.length > 0 ? BENCHMARKS.filter((b) => names.includes(b)) : BENCHMARKS;
-const full = !quick && names.length === 0;
+// Runs narrowed by TRIBUNE_BENCH_SYSTEMS or TRIBUNE_BENCH_ROUNDS (profiling) are not full runs either.
+const full =
+  !quick && names.length === 0 && !process.env.TRIBUNE_BENCH_SYSTEMS && !process.env.TRIBUNE_BENCH_ROUNDS;
 
 const entry = tribuneEntry();
 console.log(`Tribune runs from ${entry.kind === 'dist' ? 'dist/ (npm run build)' : 'src/ through tsx'}`);
@@ -27,6 +29,8 @@ if (entry.kind === 'dist' && distIsStale()) {
   console.log('warning: src/ has files newer than dist/: run `npm run build` to benchmark the current code');
 }
 
+const tribune = tribuneVersion();
+console.log(`Tribune ${tribune}`);
 const ctx: BenchContext = { quick, log: (line) => console.log(line) };
 const started = Date.now();
 const sections: Section[] = [];
@@ -47,7 +51,7 @@ for (const name of selected) {
 const elapsedS = (Date.now() - started) / 1000;
 console.log(`\n== summary (${elapsedS.toFixed(0)} s)\n\n${summaryTable(sections)}`);
 const dir = resultsDir(full);
-await writeResults(sections, dir, { quick, elapsedS, failures, benchmarks: selected });
+await writeResults(sections, dir, { quick, elapsedS, failures, benchmarks: selected, tribune });
 console.log(`\nresults written to ${dir}${full ? '' : ' (not a full run: bench/results/ left as it was)'}`);
 if (failures.length > 0) {
   console.error(`failed: ${failures.join(', ')}`);

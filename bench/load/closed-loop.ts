@@ -12,6 +12,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** CPU the load generator's process used, in cores (1 = one core busy), to show when it was the limit. */
+  clientCores?: number;
   /** The first error's message, to say what went wrong. */
   firstError?: string;
 }
@@ -28,6 +30,7 @@ export async function closedLoop(
   let errors = 0;
   let firstError: string | undefined;
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   const measureFrom = start + warmupMs;
   const end = measureFrom + durationMs;
   const loop = async (index: number) => {
@@ -47,12 +50,15 @@ export async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
+  const cpu = process.cpuUsage(cpuBefore);
+  const clientCores = (cpu.user + cpu.system) / 1000 / (performance.now() - start);
   return {
     ops: histogram.count,
     throughput: histogram.count / (durationMs / 1000),
     p50Ms: histogram.quantileMs(0.5),
     p99Ms: histogram.quantileMs(0.99),
     errors,
+    clientCores,
     ...(firstError ? { firstError } : {}),
   };
 }

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peerBinary, peerVersion } from '../peers.ts';
-import { tribuneEntry, tribuneVersion } from '../systems/tribune.ts';
 import { ratioSvg, renderPng } from './chart.ts';
 import { machine, otherWorkRan } from './machine.ts';
 import { type Section, sectionMarkdown, summaryTable } from './table.ts';
@@ -18,6 +17,8 @@ export interface RunInfo {
   elapsedS: number;
   failures: string[];
   benchmarks: string[];
+  /** tribuneVersion() when the run started. */
+  tribune: string;
 }
 
 export function resultsDir(full: boolean): string {
@@ -56,7 +57,7 @@ export async function writeResults(sections: Section[], dir: string, run: RunInf
     '',
     '## Versions',
     '',
-    `- Tribune ${tribuneVersion()} (${tribuneEntry().kind === 'dist' ? 'dist/, compiled' : 'src/ through tsx'}), Node ${process.version}`,
+    `- Tribune ${run.tribune}, Node ${process.version}`,
     `- ${reference('consul')}, ${reference('etcd')} (scripts/peers/versions.env; built by scripts/install-test-peers.sh)`,
     '',
     '## Benchmarks',

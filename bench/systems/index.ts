@@ -26,10 +26,16 @@ const agentSystem = (flavor: AgentFlavor): BenchSystem => ({
   startCluster: (size) => startAgentCluster(flavor, size),
 });
 
+/** TRIBUNE_BENCH_SYSTEMS=tribune (a comma list) limits a run to those systems, e.g. to profile Tribune alone. */
+function allowed(name: SystemName): boolean {
+  const only = process.env.TRIBUNE_BENCH_SYSTEMS;
+  return !only || only.split(',').includes(name);
+}
+
 export function chooseSystems(wanted: SystemName[]): SystemChoice {
   const systems: BenchSystem[] = [];
   const notes: string[] = [];
-  for (const name of wanted) {
+  for (const name of wanted.filter(allowed)) {
     if (name === 'tribune') systems.push(agentSystem(tribuneFlavor()));
     if (name === 'consul') {
       const flavor = consulFlavor();

@@ -38,6 +38,14 @@ export function removeDir(path: string): void {
 
 const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
 
+// Servers still running when the bench process exits — a crash, Ctrl-C, a closed stdout pipe — are killed
+// with it, so no cluster outlives its run and loads the machine under the next measurement.
+const live = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(130));
+
 export function spawnServer(
   name: string,
   command: string,
@@ -54,10 +62,12 @@ export function spawnServer(
   closeSync(log);
   if (child.pid === undefined) throw new Error(`could not spawn ${command}`);
   const pid = child.pid;
+  live.add(child);
   let running = true;
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {
       running = false;
+      live.delete(child);
       resolve(signal ?? String(code));
     });
   });

@@ -42,14 +42,21 @@ export function tribuneFlavor(): AgentFlavor {
   };
 }
 
-/** The commit benchmarked, with "+dirty" when the work tree had uncommitted changes under src/. */
+/**
+ * What is benchmarked, read when the run starts: the commit, "+ uncommitted changes" when src/ had any, and
+ * for a build the time dist/ was compiled (the build holds the tree of that moment).
+ */
 export function tribuneVersion(): string {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  let version = 'unknown commit';
   try {
     const commit = git('rev-parse', '--short=12', 'HEAD');
     const dirty = git('status', '--porcelain', '--', 'src').length > 0;
-    return `${commit}${dirty ? '+dirty (uncommitted changes under src/)' : ''}`;
+    version = `${commit}${dirty ? ' + uncommitted changes under src/' : ''}`;
   } catch {
-    return 'unknown';
+    // not a git checkout
   }
+  if (tribuneEntry().kind === 'src') return `${version}, src/ through tsx`;
+  const built = new Date(statSync(COMPILED).mtimeMs).toISOString().replace(/\.\d+Z$/, 'Z');
+  return `${version}, dist/ compiled ${built}${distIsStale() ? ' (older than some src/ files)' : ''}`;
 }
