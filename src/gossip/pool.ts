@@ -76,17 +76,24 @@ export class GossipPool {
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.options;
     const tcp = createServer((socket) => this.accept(socket));
-    this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
+      tcp.once('error', (err) => reject(new Error(`gossip: cannot listen on TCP: ${err.message}`)));
       tcp.listen({ host: bindAddr, port: bindPort }, () => resolve());
     });
     this.boundPort = (tcp.address() as { port: number }).port;
-    this.udp = createSocket(isIPv6(bindAddr) ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve, reject) => {
-      this.udp.once('error', reject);
-      this.udp.bind({ address: bindAddr, port: this.boundPort }, () => resolve());
-    });
+    const udp = createSocket(isIPv6(bindAddr) ? 'udp6' : 'udp4');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', (err) => reject(new Error(`gossip: cannot bind UDP: ${err.message}`)));
+        udp.bind({ address: bindAddr, port: this.boundPort }, () => resolve());
+      });
+    } catch (err) {
+      tcp.close();
+      throw err;
+    }
+    // Only now is the pool running: stop() after a failed start has nothing to close.
+    this.tcp = tcp;
+    this.udp = udp;
     this.udp.on('message', (packet, from) => this.receivePacket(packet, from.address, from.port));
     this.udp.on('error', (err) => this.options.logger.warn({ err }, 'gossip: UDP socket error'));
     tcp.on('error', (err) => this.options.logger.warn({ err }, 'gossip: TCP listener error'));

@@ -66,6 +66,24 @@ test('info prints Stats grouped by section', async () => {
   for (const line of lines.filter((l) => l.startsWith('\t'))) assert.match(line, /^\t\S+ = /);
 });
 
+test('an agent whose gossip port is taken exits 1 naming the port, not a crash in its shutdown', async () => {
+  // The dev agent of this file already holds the default LAN gossip port on its address.
+  const result = await runCli([
+    'agent',
+    '-dev',
+    '-bind',
+    agent.host,
+    '-client',
+    agent.host,
+    '-http-port',
+    '0',
+    '-dns-port',
+    '0',
+  ]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /gossip: cannot listen on TCP: .*EADDRINUSE.*:8301/);
+});
+
 test('leave makes the agent shut down', async () => {
   const exited = once(agent.process, 'exit');
   const result = await cli(['leave']);
