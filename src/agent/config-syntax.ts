@@ -1,5 +1,3 @@
-import { parse as parseHcl } from '@cdktf/hcl2json';
-
 // Consul's configuration files: JSON, or HCL with the same keys. HCL blocks arrive from hcl2json as lists of
 // objects, one per block; only a few keys may repeat (service, check...), every other block is one object.
 
@@ -15,6 +13,8 @@ export async function parseConfigText(file: string, text: string): Promise<Recor
   let value: unknown;
   if (file.endsWith('.hcl')) {
     try {
+      // Loaded on the first HCL file: the parser unpacks and compiles WebAssembly when imported.
+      const { parse: parseHcl } = await import('@cdktf/hcl2json');
       value = normalizeBlocks(await parseHcl(file, text));
     } catch (err) {
       throw new ConfigSyntaxError(`Error parsing ${file}: ${(err as Error).message}`);

@@ -20,6 +20,12 @@ export function parseJson(text: string): unknown {
 
 /** JSON.stringify that writes bigints as exact integers. */
 export function stringifyJson(value: unknown, indent?: number | string): string {
+  // Without a replacer V8 takes its fast path, twice as fast on large answers; only a bigint makes it throw.
+  try {
+    return JSON.stringify(value, undefined, indent);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
   let mark: string | undefined;
   const text = JSON.stringify(
     value,

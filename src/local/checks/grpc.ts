@@ -1,4 +1,4 @@
-import { type ChannelOptions, Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ChannelOptions, Client, ServiceError } from '@grpc/grpc-js';
 import type { GrpcTarget } from './spec.ts';
 
 // Consul's gRPC check: one grpc.health.v1.Health/Check call per run, on a connection of its own that is closed
@@ -113,15 +113,17 @@ export function goStatusText(err: Pick<ServiceError, 'code' | 'details'>): strin
 
 export const servingStatusName = (value: number): string => SERVING_STATUS[value] ?? String(value);
 
-export function probeGrpc(target: GrpcTarget, timeoutMs: number): Promise<GrpcProbeResult> {
+export async function probeGrpc(target: GrpcTarget, timeoutMs: number): Promise<GrpcProbeResult> {
   // grpc-js would dial port 443; Go's dialer refuses an address without a port.
   if (!/:\d+$/.test(target.address)) {
     const reason = `dial tcp: address ${target.address}: missing port in address`;
-    return Promise.resolve({
+    return {
       passing: false,
       output: `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: ${reason}"`,
-    });
+    };
   }
+  // Loaded on the first gRPC check: an agent without one never pays for grpc-js at start-up.
+  const { Client, credentials, Metadata } = await import('@grpc/grpc-js');
   const options: ChannelOptions = {
     // A fresh connection each run, as Consul dials one per check: no reconnect backoff carried over.
     'grpc.use_local_subchannel_pool': 1,
@@ -136,7 +138,7 @@ export function probeGrpc(target: GrpcTarget, timeoutMs: number): Promise<GrpcPr
   try {
     client = new Client(target.address, channelCredentials, options);
   } catch (err) {
-    return Promise.resolve({ passing: false, output: (err as Error).message });
+    return { passing: false, output: (err as Error).message };
   }
   return new Promise<GrpcProbeResult>((resolve) => {
     client.makeUnaryRequest(

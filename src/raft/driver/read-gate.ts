@@ -34,6 +34,8 @@ export class RaftReadGate implements ReadGate {
   }
 
   private async caughtUp(index: number, timeoutMs: number): Promise<void> {
+    // The usual case on the leader: no timer and no race for every read.
+    if (this.server.hasApplied(index)) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

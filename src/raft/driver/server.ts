@@ -195,6 +195,11 @@ export class RaftServer {
     return index;
   }
 
+  /** Whether the state machine has applied `index` already. */
+  hasApplied(index: number): boolean {
+    return this.applied >= index;
+  }
+
   /** Resolves once the state machine has applied `index`. */
   async whenApplied(index: number): Promise<void> {
     this.requireRunning();
