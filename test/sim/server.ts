@@ -165,6 +165,9 @@ export class SimServer {
       const ready = this.raft.ready();
       if (ready.softState?.role === 'leader') this.host.count('leaders elected');
       this.host.invariants.readied(this, ready);
+      // What may go ahead of the sync goes now: a crash before it completes is what the simulation tests.
+      this.sendAll(ready.earlyMessages);
+      if (!ready.snapshot) this.applyCommitted(ready);
       this.persist(ready);
       if (ready.mustSync) {
         this.syncing = true;
@@ -198,17 +201,14 @@ export class SimServer {
   /** Steps 2–5 of the Ready contract, once the writes are durable (or need not be). */
   private finish(ready: Ready): void {
     const raft = this.raft!;
-    for (const message of ready.messages) {
-      if (message.type === 'install-snapshot') this.streamSnapshot(message);
-      else this.host.send(message, null);
-    }
+    this.sendAll(ready.messages);
     if (ready.snapshot) {
       this.host.count('snapshots installed');
       this.kv = KvStore.restore(this.disk.live.snapshot.data);
       this.applied = ready.snapshot.meta.index;
       this.host.invariants.snapshot(this, this.applied, this.kv.digest());
+      this.applyCommitted(ready);
     }
-    for (const entry of ready.committed) this.apply(entry);
     for (const { requestId, index } of ready.readStates) {
       const read = this.reads.get(requestId);
       this.reads.delete(requestId);
@@ -221,6 +221,17 @@ export class SimServer {
     this.serveWaitingReads();
     raft.advance();
     this.maybeSnapshot(raft);
+  }
+
+  private sendAll(messages: readonly Message[]): void {
+    for (const message of messages) {
+      if (message.type === 'install-snapshot') this.streamSnapshot(message);
+      else this.host.send(message, null);
+    }
+  }
+
+  private applyCommitted(ready: Ready): void {
+    for (const entry of ready.committed) this.apply(entry);
   }
 
   /** Streams the snapshot a message names, if it is still kept; otherwise the stream fails at once. */

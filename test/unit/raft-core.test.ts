@@ -55,7 +55,7 @@ class Member {
       const ready = this.node.ready();
       this.storage.append(ready.entries);
       if (ready.hardState) this.hardState = ready.hardState;
-      out.push(...ready.messages);
+      out.push(...ready.earlyMessages, ...ready.messages);
       this.applied.push(...ready.committed);
       this.node.advance();
     }
@@ -213,6 +213,28 @@ describe('raft core', () => {
     const vote = voter.ready();
     assert.equal(vote.mustSync, true);
     assert.deepEqual(vote.hardState, { term: 2, vote: 'n1', commit: 1 });
+  });
+
+  test("only a leader's appends and heartbeats may leave before its write is durable", () => {
+    const members = cluster(['n1', 'n2', 'n3'], { preVote: false });
+    const candidate = members.get('n1')!.node;
+    while (!candidate.hasReady()) candidate.tick();
+    const campaign = candidate.ready();
+    assert.deepEqual(campaign.earlyMessages, [], 'a vote request promises a persisted vote');
+    candidate.advance();
+    elect(members, 'n1');
+    settle(members);
+    propose(members, 'n1', 'early');
+    const leaderReady = members.get('n1')!.node.ready();
+    assert.equal(leaderReady.mustSync, true);
+    assert.ok(leaderReady.earlyMessages.some((m) => m.type === 'append'));
+    assert.ok(leaderReady.earlyMessages.every((m) => m.type === 'append' || m.type === 'heartbeat'));
+    members.get('n1')!.node.advance();
+    const follower = members.get('n2')!.node;
+    for (const m of leaderReady.earlyMessages.filter((m) => m.to === 'n2')) follower.step(m);
+    const followerReady = follower.ready();
+    assert.deepEqual(followerReady.earlyMessages, [], 'an acknowledgement promises persisted entries');
+    assert.ok(followerReady.messages.some((m) => m.type === 'append-response'));
   });
 
   test('messages survive a msgpack round trip unchanged', () => {

@@ -22,6 +22,9 @@ export interface SoftState {
  * 3. restore the state machine from `snapshot`, then apply `committed` in order;
  * 4. answer `readStates` once the state machine has applied their index; fail `abortedReads`;
  * 5. call `advance()`, and only then take the next Ready.
+ * Two things may go ahead of step 1 (Raft §10.2.1, as etcd does): `earlyMessages`, a leader's appends and
+ * heartbeats, which promise nothing (the leader counts its own log towards a commit only once persisted);
+ * and, when there is no `snapshot`, applying `committed`, whose entries are already durable on a quorum.
  */
 export interface Ready {
   softState: SoftState | null;
@@ -29,6 +32,8 @@ export interface Ready {
   entries: Entry[];
   snapshot: IncomingSnapshot | null;
   mustSync: boolean;
+  /** May be sent before the writes of step 1 are durable. */
+  earlyMessages: Message[];
   messages: Message[];
   committed: Entry[];
   readStates: ReadState[];
@@ -201,17 +206,17 @@ export class RaftNode {
     const entries = raft.log.unstableEntries();
     const snapshot = raft.log.incomingSnapshot();
     const hardStateChanged = !sameHardState(hardState, this.lastHardState);
+    const termOrVoteChanged =
+      hardState.term !== this.lastHardState.term || hardState.vote !== this.lastHardState.vote;
+    const replicating = raft.role === 'leader' && !termOrVoteChanged;
     const ready: Ready = {
       softState: sameSoftState(softState, this.lastSoftState) ? null : softState,
       hardState: hardStateChanged ? hardState : null,
       entries,
       snapshot,
-      mustSync:
-        entries.length > 0 ||
-        snapshot !== null ||
-        hardState.term !== this.lastHardState.term ||
-        hardState.vote !== this.lastHardState.vote,
-      messages: raft.messages,
+      mustSync: entries.length > 0 || snapshot !== null || termOrVoteChanged,
+      earlyMessages: replicating ? raft.messages.filter(isReplication) : [],
+      messages: replicating ? raft.messages.filter((m) => !isReplication(m)) : raft.messages,
       committed: raft.log.committedToApply(raft.options.maxApplyBytes),
       readStates: raft.readStates,
       abortedReads: raft.abortedReads,
@@ -249,6 +254,7 @@ export class RaftNode {
   }
 }
 
+const isReplication = (m: Message) => m.type === 'append' || m.type === 'heartbeat';
 const sameHardState = (a: HardState, b: HardState) =>
   a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 const sameSoftState = (a: SoftState, b: SoftState) =>

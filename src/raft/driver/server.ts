@@ -423,18 +423,25 @@ export class RaftServer {
   }
 
   /**
-   * The Ready contract: persist (durably, before anything leaves), send, restore and apply, answer reads,
-   * advance. Proposals arriving while a Ready is being persisted go out together in the next one.
+   * The Ready contract: persist (durably, before anything but a leader's replication leaves), send, restore
+   * and apply, answer reads, advance. A leader replicates and applies what is committed while its own write
+   * is on the way, so a write waits for one fsync on each side rather than several in a row. Proposals
+   * arriving while a Ready is being persisted go out together in the next one.
    */
   private async drain(): Promise<void> {
     while (this.active && this.node.hasReady()) {
       const ready = this.node.ready();
       const incoming = ready.snapshot ? await this.files.readAll(ready.snapshot.handle) : null;
+      this.record(ready, incoming);
+      this.send(ready.earlyMessages);
+      if (!incoming) this.apply(ready);
       await this.persist(ready, incoming);
       if (!this.active) return;
       this.send(ready.messages);
-      if (incoming) this.restore(incoming);
-      this.apply(ready);
+      if (incoming) {
+        this.restore(incoming);
+        this.apply(ready);
+      }
       for (const { requestId, index } of ready.readStates) this.reads.answer(requestId, index);
       for (const requestId of ready.abortedReads) {
         this.reads.fail(requestId, new NotLeaderError('leadership lost while confirming a read'));
@@ -445,20 +452,26 @@ export class RaftServer {
     }
   }
 
-  private async persist(ready: Ready, incoming: StoredSnapshot | null): Promise<void> {
-    const writes: Promise<void>[] = [];
+  /** What a Ready's snapshot and entries change in the driver's own books, before anything is sent. */
+  private record(ready: Ready, incoming: StoredSnapshot | null): void {
     if (ready.snapshot && incoming) {
-      const { index, term } = ready.snapshot.meta;
-      writes.push(this.log.installSnapshot({ index, term }));
       this.book.reset(incoming.meta.membership);
-      this.configIndex.reset(index);
+      this.configIndex.reset(ready.snapshot.meta.index);
     }
     if (ready.entries.length > 0) {
       this.proposals.overwritten(ready.entries);
       this.book.scan(ready.entries);
       this.configIndex.written(ready.entries, this.node.commit);
-      writes.push(this.log.append(ready.entries));
     }
+  }
+
+  private async persist(ready: Ready, incoming: StoredSnapshot | null): Promise<void> {
+    const writes: Promise<void>[] = [];
+    if (ready.snapshot && incoming) {
+      const { index, term } = ready.snapshot.meta;
+      writes.push(this.log.installSnapshot({ index, term }));
+    }
+    if (ready.entries.length > 0) writes.push(this.log.append(ready.entries));
     if (ready.hardState) this.unsavedHardState = ready.hardState;
     // A hard state that only moved the commit index waits for the next write that must be synced anyway:
     // a commit index lost in a crash is learnt again from the leader, and an fsync of its own would delay
