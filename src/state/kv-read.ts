@@ -2,8 +2,9 @@ import type { StateDB } from './schema.ts';
 import type { KVRow } from './types.ts';
 import { kvWatchKey, type WatchSet } from './watch.ts';
 
-// KV reads. Indexes follow Consul: a single key answers with the KV table's index (so a blocked read wakes
-// only for its key but reports a fresh index); a prefix answers with the highest index under the prefix,
+// KV reads. Indexes follow Consul (checked against Consul 1.22's own agent): a key that exists answers with
+// its ModifyIndex, so a client blocking on it waits until that key changes; a missing key answers with the
+// KV table's index; a prefix answers with the highest index under the prefix,
 // tombstones included, so deleting the newest key still moves it forward.
 
 export interface Read<T> {
@@ -13,7 +14,8 @@ export interface Read<T> {
 
 export function kvGet(db: StateDB, ws: WatchSet, key: string): Read<KVRow | undefined> {
   ws.add(kvWatchKey(key));
-  return { index: db.maxIndex('kvs', 'tombstones'), value: db.kvs.get(key) };
+  const row = db.kvs.get(key);
+  return { index: row?.ModifyIndex ?? db.maxIndex('kvs', 'tombstones'), value: row };
 }
 
 export function kvList(db: StateDB, ws: WatchSet, prefix: string): Read<KVRow[]> {

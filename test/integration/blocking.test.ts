@@ -35,6 +35,16 @@ describe('blocking queries', () => {
     assert.ok(latency < 1000, `woke after ${latency.toFixed(1)} ms`);
   });
 
+  test('a key that exists answers with its own ModifyIndex, a missing one with the table index', async () => {
+    await api(agent.httpAddr, 'PUT', '/v1/kv/index/own', 'o');
+    await api(agent.httpAddr, 'PUT', '/v1/kv/index/later', 'l');
+    const own = await api(agent.httpAddr, 'GET', '/v1/kv/index/own');
+    const [entry] = own.json<{ ModifyIndex: number }[]>();
+    assert.equal(Number(own.headers.get('x-consul-index')), entry!.ModifyIndex);
+    const tableIndex = await indexOf('/v1/kv/index/missing');
+    assert.ok(tableIndex > entry!.ModifyIndex, `${tableIndex} is the index of the later write`);
+  });
+
   test('writes to other keys do not wake the query; its wait elapses with the same data', async () => {
     await api(agent.httpAddr, 'PUT', '/v1/kv/block/quiet', 'q');
     const index = await indexOf('/v1/kv/block/quiet');
