@@ -40,11 +40,7 @@ export class WatchRegistry {
   wait(ws: WatchSet, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      let done = false;
       const finish = (fired: boolean) => {
-        // A wake queued for a later batch may find the waiter already gone by timeout or abort.
-        if (done) return;
-        done = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         for (const key of ws.keys) remove(this.exact, key, wake);
@@ -70,7 +66,7 @@ export class WatchRegistry {
       collect(this.exact.get(kvWatchKey(kvKey)), woken);
       this.collectPrefixWaiters(kvKey, woken);
     }
-    wakeInBatches([...woken]);
+    for (const wake of woken) wake();
   }
 
   /** Wakes everyone: after a snapshot restore nothing read before is still valid. */
@@ -78,7 +74,7 @@ export class WatchRegistry {
     const woken = new Set<Wake>();
     for (const set of this.exact.values()) collect(set, woken);
     for (const set of this.kvPrefixes.values()) collect(set, woken);
-    wakeInBatches([...woken]);
+    for (const wake of woken) wake();
   }
 
   private collectPrefixWaiters(key: string, woken: Set<Wake>): void {
@@ -115,16 +111,4 @@ function remove(map: Map<string, Set<Wake>>, key: string, wake: Wake): void {
 
 function collect(set: Set<Wake> | undefined, into: Set<Wake>): void {
   if (set) for (const wake of set) into.add(wake);
-}
-
-/**
- * Woken reads run through several awaits each; woken all at once, they advance in lockstep and the first
- * answer leaves only when the last is nearly ready. Batches let the first ones reach their sockets early.
- */
-const WAKE_BATCH = 64;
-
-function wakeInBatches(woken: Wake[], from = 0): void {
-  const end = Math.min(from + WAKE_BATCH, woken.length);
-  for (let i = from; i < end; i++) woken[i]!();
-  if (end < woken.length) setImmediate(() => wakeInBatches(woken, end));
 }
