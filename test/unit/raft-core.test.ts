@@ -328,6 +328,22 @@ test('a flood of stale heartbeat answers after a partition heals sends the probe
   assert.equal(follower.node.commit, leader.node.commit);
 });
 
+test('a leader does not step down for its own stall, but does when its followers are silent', () => {
+  const members = cluster(['n1', 'n2', 'n3'], { checkQuorum: true });
+  // Voters refuse votes for an election timeout after starting, as they would after hearing a leader.
+  for (const id of ['n2', 'n3']) members.get(id)!.node.tick(40);
+  elect(members, 'n1');
+  settle(members);
+  const leader = members.get('n1')!.node;
+  // 40 ticks in one go: the process was stalled; the followers' answers are still waiting to be read.
+  leader.tick(40);
+  assert.equal(leader.role, 'leader');
+  settle(members);
+  // The same time in single ticks with nobody answering is a lost quorum.
+  for (let i = 0; i < 40 && leader.role === 'leader'; i++) leader.tick();
+  assert.notEqual(leader.role, 'leader');
+});
+
 test('a learner never campaigns, and a leader that removes itself steps down once that commits', () => {
   const members = cluster(['n1', 'n2', 'n3']);
   elect(members, 'n1');

@@ -78,14 +78,15 @@ export class Leader {
     return this.transfer?.to ?? null;
   }
 
-  tick(): void {
+  /** One tick; `stalled` while catching up on ticks missed in a stall (no quorum check then). */
+  tick(stalled = false): void {
     const { options } = this.host;
     this.heartbeatElapsed++;
     this.quorumCheckElapsed++;
     if (this.transfer && ++this.transfer.elapsed >= options.electionTicks) this.transfer = null;
     if (this.quorumCheckElapsed >= options.electionTicks) {
       this.quorumCheckElapsed = 0;
-      if (options.checkQuorum && !this.quorumActive()) {
+      if (options.checkQuorum && !stalled && !this.quorumActive()) {
         this.resigned = true;
         return;
       }
@@ -144,6 +145,11 @@ export class Leader {
       else this.sendAppend(to, true);
     }
     return { ok: true, index: log.lastIndex(), term: this.host.term };
+  }
+
+  /** Judges the followers' contact over a full election period from now (after a stall). */
+  restartQuorumCheck(): void {
+    this.quorumCheckElapsed = 0;
   }
 
   onResponse(m: AppendResponse | HeartbeatResponse): void {

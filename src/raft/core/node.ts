@@ -99,8 +99,9 @@ export class RaftNode {
   }
 
   /** Advances logical time by one tick (the driver's fixed interval). */
-  tick(): void {
-    this.raft.tick();
+  /** Advances time by `count` ticks; several at once mean this process was stalled meanwhile. */
+  tick(count = 1): void {
+    this.raft.tick(count);
   }
 
   step(message: Message): void {

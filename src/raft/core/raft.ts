@@ -110,10 +110,21 @@ export class Raft implements LeaderHost {
     return this.leader?.transferee ?? null;
   }
 
-  tick(): void {
+  /**
+   * Advances time by `count` ticks. Ticks that arrive together are time this process spent stalled (a GC
+   * pause, a starved CPU) while the followers' answers waited in its sockets: a leader does not step down
+   * for that silence, it judges the followers over a full period from now.
+   */
+  tick(count = 1): void {
+    const stalled = count > 1 && this.leader !== null;
+    for (let i = 0; i < count; i++) this.tickOnce(stalled);
+    if (stalled) this.leader?.restartQuorumCheck();
+  }
+
+  private tickOnce(stalled: boolean): void {
     this.now++;
     if (this.leader) {
-      this.lead((leader) => leader.tick());
+      this.lead((leader) => leader.tick(stalled));
       return;
     }
     this.electionElapsed++;

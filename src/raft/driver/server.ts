@@ -402,7 +402,7 @@ export class RaftServer {
 
   private onTicks(count: number): void {
     if (!this.active) return;
-    for (let i = 0; i < count; i++) this.node.tick();
+    this.node.tick(count);
     this.kick();
   }
 
