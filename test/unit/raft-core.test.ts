@@ -344,6 +344,41 @@ test('a leader does not step down for its own stall, but does when its followers
   assert.notEqual(leader.role, 'leader');
 });
 
+test('reads arriving while a heartbeat round is unanswered share the next round instead of one each', () => {
+  const members = cluster(['n1', 'n2', 'n3']);
+  elect(members, 'n1');
+  settle(members);
+  const leader = members.get('n1')!;
+  const heartbeats = (messages: Message[]) => messages.filter((m) => m.type === 'heartbeat').length;
+  assert.equal(leader.node.readIndex('r0'), true);
+  const first = leader.drain();
+  assert.equal(heartbeats(first), 2);
+  for (let i = 1; i <= 9; i++) leader.node.readIndex(`r${i}`);
+  assert.equal(heartbeats(leader.drain()), 0, 'no new round while the first is unanswered');
+  const released: string[] = [];
+  const readStates = (m: Member) => {
+    while (m.node.hasReady()) {
+      const ready = m.node.ready();
+      released.push(...ready.readStates.map((r) => r.requestId));
+      for (const message of [...ready.earlyMessages, ...ready.messages])
+        members.get(message.to)!.node.step(message);
+      m.node.advance();
+    }
+  };
+  for (const message of first) members.get(message.to)!.node.step(message);
+  for (const id of ['n2', 'n3']) for (const answer of members.get(id)!.drain()) leader.node.step(answer);
+  readStates(leader);
+  assert.deepEqual(released, ['r0']);
+  for (let round = 0; round < 3 && released.length < 10; round++) {
+    for (const id of ['n2', 'n3']) for (const answer of members.get(id)!.drain()) leader.node.step(answer);
+    readStates(leader);
+  }
+  assert.deepEqual(
+    released,
+    Array.from({ length: 10 }, (_, i) => `r${i}`),
+  );
+});
+
 test('a learner never campaigns, and a leader that removes itself steps down once that commits', () => {
   const members = cluster(['n1', 'n2', 'n3']);
   elect(members, 'n1');

@@ -191,11 +191,11 @@ export class Leader {
       this.entriesToSend = false;
       this.commitToSend = false;
     }
-    if (this.reads.needsBroadcast) this.broadcastHeartbeat();
+    if (this.readsNeedBroadcast()) this.broadcastHeartbeat();
   }
 
   hasPendingFlush(): boolean {
-    return this.entriesToSend || this.commitToSend || this.reads.needsBroadcast;
+    return this.entriesToSend || this.commitToSend || this.readsNeedBroadcast();
   }
 
   abortReads(): string[] {
@@ -318,6 +318,10 @@ export class Leader {
     if (progress.match < this.host.log.lastIndex()) this.sendAppend(from, true);
   }
 
+  private readsNeedBroadcast(): boolean {
+    return this.reads.needsBroadcast && !this.reads.awaitingAnswers;
+  }
+
   private broadcastHeartbeat(): void {
     const { log, now } = this.host;
     this.reads.startRound(now);
@@ -326,6 +330,7 @@ export class Leader {
       const commit = Math.min(progress.match, log.committed);
       this.host.send({ type: 'heartbeat', to, commit, round: this.reads.stamp() });
     }
+    if (this.peers.size > 0) this.reads.broadcast();
   }
 
   /** Sends as much as flow control allows; with `announceCommit`, an empty append if there is nothing new. */

@@ -23,6 +23,12 @@ export class ReadOnly {
   private awaitingCommit: string[] = [];
   /** Reads are waiting for a round that no message carries yet. */
   needsBroadcast = false;
+  /**
+   * The round of the last heartbeat broadcast until a quorum answers it. Reads arriving meanwhile wait for
+   * the next broadcast, sent once this one is answered: one round in flight serves any number of reads,
+   * where a round per read would cost every follower a message and an answer each.
+   */
+  private inFlight: number | null = null;
 
   constructor(now: number) {
     this.roundStarts.set(this.round, now);
@@ -44,6 +50,16 @@ export class ReadOnly {
     this.round++;
     this.roundSent = false;
     this.roundStarts.set(this.round, now);
+  }
+
+  /** A heartbeat carrying the current round went to every follower. */
+  broadcast(): void {
+    this.inFlight = this.round;
+  }
+
+  /** Whether a broadcast round is still unanswered, so reads needing a new one wait for it. */
+  get awaitingAnswers(): boolean {
+    return this.inFlight !== null;
   }
 
   startOf(round: number): number | undefined {
@@ -70,6 +86,7 @@ export class ReadOnly {
 
   /** A quorum has answered `round`: releases the reads that were waiting for it, and forgets older rounds. */
   confirm(round: number): ReadState[] {
+    if (this.inFlight !== null && round >= this.inFlight) this.inFlight = null;
     let released = 0;
     while (released < this.pending.length && this.pending[released]!.round <= round) released++;
     const ready = this.pending.splice(0, released).map(({ requestId, index }) => ({ requestId, index }));
