@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type DevAgent, randomLoopback, startDevAgent } from '../helpers/dev-agent.ts';
+import type { ApiEvent } from '../helpers/go-api-json.ts';
 import { api, eventually } from '../helpers/http.ts';
 import { runCli } from './run-cli.ts';
 
@@ -17,15 +18,6 @@ interface Member {
   Status: number;
 }
 
-interface EventJson {
-  ID: string;
-  Name: string;
-  Payload: string | null;
-  NodeFilter: string;
-  ServiceFilter: string;
-  TagFilter: string;
-}
-
 const ALIVE = 1;
 const LEFT = 3;
 const FAILED = 4;
@@ -37,7 +29,7 @@ const members = async (agent: DevAgent) =>
 const statusOf = async (agent: DevAgent, name: string) =>
   (await members(agent)).find((m) => m.Name === name)?.Status;
 const events = async (agent: DevAgent, name: string) =>
-  (await api(agent.httpAddr, 'GET', `/v1/event/list?name=${name}`)).json<EventJson[]>();
+  (await api(agent.httpAddr, 'GET', `/v1/event/list?name=${name}`)).json<ApiEvent[]>();
 
 describe('gossip commands against two dev agents', { timeout: 120_000 }, () => {
   let a: DevAgent;
@@ -130,7 +122,7 @@ describe('gossip commands against two dev agents', { timeout: 120_000 }, () => {
       ServiceFilter: '',
       TagFilter: '',
     };
-    const pick = (e: EventJson) => ({
+    const pick = (e: ApiEvent) => ({
       ID: e.ID,
       Name: e.Name,
       Payload: e.Payload,
